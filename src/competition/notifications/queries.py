@@ -1,0 +1,163 @@
+"""SQL of the e-mail outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from competition.structs import Row
+
+
+class EmailRow(Row, frozen=True):
+    id: uuid.UUID
+    idempotency_key: str
+    event_id: int | None
+    account_id: uuid.UUID | None
+    recipient: str
+    template: str
+    locale: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    message_id: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+_COLUMNS = (
+    "id, idempotency_key, event_id, account_id, recipient, template, locale, subject, body_text, "
+    "body_html, message_id, status, attempts, last_error, created_at, sent_at"
+)
+
+
+def _row(record: asyncpg.Record) -> EmailRow:
+    return EmailRow(**dict(record))
+
+
+async def insert_email(
+    conn: asyncpg.Connection,
+    *,
+    idempotency_key: str,
+    event_id: int | None,
+    account_id: uuid.UUID | None,
+    recipient: str,
+    template: str,
+    locale: str,
+    subject: str,
+    body_text: str,
+    body_html: str | None,
+    message_id: str,
+) -> uuid.UUID | None:
+    """Insert once per idempotency key; returns None when the mail already exists."""
+    email_id: uuid.UUID | None = await conn.fetchval(
+        """
+        INSERT INTO email (idempotency_key, event_id, account_id, recipient, template, locale,
+                           subject, body_text, body_html, message_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING id
+        """,
+        idempotency_key,
+        event_id,
+        account_id,
+        recipient,
+        template,
+        locale,
+        subject,
+        body_text,
+        body_html,
+        message_id,
+    )
+    if email_id is not None:
+        await conn.execute("SELECT pg_notify('outbox', '')")
+    return email_id
+
+
+async def get_email(conn: asyncpg.Connection, *, email_id: uuid.UUID) -> EmailRow | None:
+    record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM email WHERE id = $1", email_id)
+    return _row(record) if record else None
+
+
+async def claim_for_sending(
+    conn: asyncpg.Connection, *, email_id: uuid.UUID, lease_seconds: int
+) -> EmailRow | None:
+    """Take the mail for sending: queued ones, or ones whose sender vanished (lease expired)."""
+    record = await conn.fetchrow(
+        f"""
+        UPDATE email SET status = 'sending', claimed_at = now(), attempts = attempts + 1
+        WHERE id = $1
+          AND (status = 'queued'
+               OR (status = 'sending' AND claimed_at < now() - make_interval(secs => $2)))
+        RETURNING {_COLUMNS}
+        """,
+        email_id,
+        float(lease_seconds),
+    )
+    return _row(record) if record else None
+
+
+async def mark_sent(conn: asyncpg.Connection, *, email_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE email SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = $1",
+        email_id,
+    )
+
+
+async def mark_unsent(
+    conn: asyncpg.Connection, *, email_id: uuid.UUID, error: str, permanent: bool
+) -> None:
+    await conn.execute(
+        "UPDATE email SET status = $2, last_error = $3, claimed_at = NULL WHERE id = $1",
+        email_id,
+        "failed" if permanent else "queued",
+        error[:4000],
+    )
+
+
+async def claim_undispatched(
+    conn: asyncpg.Connection, *, limit: int, redispatch_after_seconds: int
+) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        """
+        SELECT id FROM email
+        WHERE dispatched_at IS NULL
+           OR (status IN ('queued', 'sending')
+               AND dispatched_at < now() - make_interval(secs => $2))
+        ORDER BY created_at
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED
+        """,
+        limit,
+        float(redispatch_after_seconds),
+    )
+    return [r["id"] for r in rows]
+
+
+async def mark_dispatched(conn: asyncpg.Connection, *, email_ids: list[uuid.UUID]) -> None:
+    await conn.execute(
+        "UPDATE email SET dispatched_at = now() WHERE id = ANY($1::uuid[])", email_ids
+    )
+
+
+async def list_failed(conn: asyncpg.Connection, *, limit: int = 100) -> list[EmailRow]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM email WHERE status = 'failed' ORDER BY created_at DESC LIMIT $1",
+        limit,
+    )
+    return [_row(r) for r in rows]
+
+
+async def requeue_failed(conn: asyncpg.Connection, *, email_id: uuid.UUID | None = None) -> int:
+    result: str = await conn.execute(
+        """
+        UPDATE email SET status = 'queued', attempts = 0, dispatched_at = NULL
+        WHERE status = 'failed' AND ($1::uuid IS NULL OR id = $1)
+        """,
+        email_id,
+    )
+    return int(result.rsplit(maxsplit=1)[-1])

@@ -1,0 +1,98 @@
+"""Sending one queued mail over SMTP, exactly once as far as SMTP allows.
+
+Claim (commit) → send → record (commit). A crash between send and record leaves the mail
+`sending`; once its lease expires it is sent again with the same Message-ID. That window, at most
+the worker's mail concurrency, is the floor: SMTP has no idempotency key.
+4xx answers and connection problems are temporary (retried with backoff); 5xx answers are
+permanent (recorded as failed, not retried).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import uuid
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import aiosmtplib
+import asyncpg
+
+from competition.config import Settings
+from competition.db import transaction
+from competition.notifications import queries
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    ALREADY_DONE = "already_done"  # sent or failed earlier
+    IN_FLIGHT = "in_flight"  # another sender holds a live lease
+    RETRY = "retry"  # temporary failure, try again later
+    FAILED = "failed"  # permanent failure, or attempts exhausted
+
+
+def build_message(mail: queries.EmailRow, settings: Settings) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = mail.recipient
+    msg["Subject"] = mail.subject
+    msg["Message-ID"] = mail.message_id
+    msg["Date"] = format_datetime(mail.created_at)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(mail.body_text)
+    if mail.body_html:
+        msg.add_alternative(mail.body_html, subtype="html")
+    msg["Content-Language"] = mail.locale  # after set_content, which drops Content-* headers
+    return msg
+
+
+def _is_permanent(exc: Exception) -> bool:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(500 <= r.code < 600 for r in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return 500 <= exc.code < 600
+    return False
+
+
+async def send_email(pool: asyncpg.Pool, settings: Settings, *, email_id: uuid.UUID) -> Outcome:
+    async with transaction(pool) as conn:
+        mail = await queries.claim_for_sending(
+            conn, email_id=email_id, lease_seconds=settings.job_timeout_seconds
+        )
+        if mail is None:
+            current = await queries.get_email(conn, email_id=email_id)
+    if mail is None:
+        if current is not None and current.status == "sending":
+            return Outcome.IN_FLIGHT
+        return Outcome.ALREADY_DONE
+
+    try:
+        await aiosmtplib.send(
+            build_message(mail, settings),
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            timeout=settings.smtp_timeout,
+            use_tls=settings.smtp_security == "tls",
+            start_tls=settings.smtp_security == "starttls",
+            username=settings.smtp_username or None,
+            password=settings.smtp_password or None,
+        )
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        permanent = _is_permanent(exc)
+        exhausted = mail.attempts >= settings.mail_max_attempts
+        error = f"{type(exc).__name__}: {exc}"
+        async with transaction(pool) as conn:
+            await queries.mark_unsent(
+                conn, email_id=email_id, error=error, permanent=permanent or exhausted
+            )
+        logger.warning(
+            "mail not sent",
+            extra={"email_id": str(email_id), "error": error, "permanent": permanent},
+        )
+        return Outcome.FAILED if permanent or exhausted else Outcome.RETRY
+
+    async with transaction(pool) as conn:
+        await queries.mark_sent(conn, email_id=email_id)
+    return Outcome.SENT

@@ -1,0 +1,56 @@
+"""Queueing mails into the e-mail outbox.
+
+A mail is rendered and stored in the transaction of the event that causes it, with an idempotency
+key per (event, recipient, template) and its Message-ID fixed at that moment. Sending happens later
+in the worker (`competition.notifications.sender`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from email.utils import make_msgid
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from competition.config import Settings
+from competition.notifications import queries
+from competition.notifications.render import render
+
+
+def message_id_domain(settings: Settings) -> str:
+    return urlsplit(settings.public_url).hostname or "localhost"
+
+
+async def queue_email(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    *,
+    event_id: int | None,
+    template: str,
+    recipient: str,
+    locale: str,
+    context: dict[str, Any],
+    account_id: uuid.UUID | None = None,
+    key: str | None = None,
+) -> uuid.UUID | None:
+    """Queue one mail; a second call for the same (event, recipient, template) does nothing.
+
+    `key` replaces the event part of the idempotency key for mails not caused by an event
+    (e.g. a daily reminder keyed by its day)."""
+    scope = key if key is not None else str(event_id)
+    mail = render(template, locale, context)
+    return await queries.insert_email(
+        conn,
+        idempotency_key=f"{scope}:{recipient.lower()}:{template}",
+        event_id=event_id,
+        account_id=account_id,
+        recipient=recipient,
+        template=template,
+        locale=locale,
+        subject=mail.subject,
+        body_text=mail.text,
+        body_html=mail.html,
+        message_id=make_msgid(domain=message_id_domain(settings)),
+    )

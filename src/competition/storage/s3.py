@@ -1,0 +1,152 @@
+"""The object store: one boto3 client per process, every call off the event loop.
+
+Checksums are calculated only "when_required" and addressing is path-style, so any S3-compatible
+store (SeaweedFS, MinIO, Ceph, AWS) works. The API never carries attachment bytes: it hands out
+presigned URLs and checks objects with HEAD.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import msgspec
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from competition.config import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+class ObjectInfo(msgspec.Struct, frozen=True):
+    size: int
+    content_type: str
+    etag: str
+
+
+class PresignedRequest(msgspec.Struct, frozen=True):
+    method: str
+    url: str
+    headers: dict[str, str]
+    expires_at: datetime
+
+
+class StorageUnavailable(RuntimeError):
+    """The object store did not answer; the caller should answer 503 and let the client retry."""
+
+
+class Storage:
+    def __init__(self, settings: Settings, *, public_endpoint: str | None = None) -> None:
+        self.bucket = settings.s3_bucket
+        config = Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            retries={"max_attempts": 2, "mode": "standard"},
+            connect_timeout=3,
+            read_timeout=30,
+        )
+        self.client: S3Client = boto3.client(
+            "s3",
+            endpoint_url=settings.s3_endpoint,
+            aws_access_key_id=settings.s3_access_key,
+            aws_secret_access_key=settings.s3_secret_key,
+            region_name=settings.s3_region,
+            config=config,
+        )
+
+    async def _call(self, fn: Any, /, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.to_thread(fn, **kwargs)
+        except ClientError:
+            raise
+        except BotoCoreError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
+    async def ensure_bucket(self) -> None:
+        try:
+            await self._call(self.client.head_bucket, Bucket=self.bucket)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+            try:
+                await self._call(self.client.create_bucket, Bucket=self.bucket)
+            except ClientError as create_exc:
+                code = create_exc.response.get("Error", {}).get("Code")
+                if code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
+
+    async def ping(self) -> None:
+        """Raise unless the bucket answers."""
+        try:
+            await self._call(self.client.head_bucket, Bucket=self.bucket)
+        except ClientError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
+    async def presign_put(
+        self, *, key: str, content_type: str, size: int, expires_in: int = 900
+    ) -> PresignedRequest:
+        """A PUT URL with size and content type signed in: the store refuses anything else."""
+        url: str = await asyncio.to_thread(
+            self.client.generate_presigned_url,
+            "put_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ContentType": content_type,
+                "ContentLength": size,
+            },
+            ExpiresIn=expires_in,
+            HttpMethod="PUT",
+        )
+        return PresignedRequest(
+            method="PUT",
+            url=url,
+            headers={"Content-Type": content_type, "Content-Length": str(size)},
+            expires_at=datetime.now(UTC) + timedelta(seconds=expires_in),
+        )
+
+    async def presign_get(
+        self, *, key: str, filename: str, expires_in: int = 300
+    ) -> PresignedRequest:
+        from urllib.parse import quote
+
+        disposition = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
+        url: str = await asyncio.to_thread(
+            self.client.generate_presigned_url,
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ResponseContentDisposition": disposition,
+            },
+            ExpiresIn=expires_in,
+            HttpMethod="GET",
+        )
+        return PresignedRequest(
+            method="GET",
+            url=url,
+            headers={},
+            expires_at=datetime.now(UTC) + timedelta(seconds=expires_in),
+        )
+
+    async def head(self, *, key: str) -> ObjectInfo | None:
+        try:
+            response = await self._call(self.client.head_object, Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise StorageUnavailable(str(exc)) from exc
+        return ObjectInfo(
+            size=int(response["ContentLength"]),
+            content_type=str(response.get("ContentType", "")),
+            etag=str(response.get("ETag", "")).strip('"'),
+        )
+
+    async def delete(self, *, key: str) -> None:
+        await self._call(self.client.delete_object, Bucket=self.bucket, Key=key)

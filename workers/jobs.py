@@ -1,0 +1,73 @@
+"""Job entry points. Thin: load by id, call domain code, translate failures into retries.
+
+Events are processed in one transaction together with their effects and the `processed_at` mark,
+so a second delivery of the same event finds it processed and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from arq import Retry
+
+from competition.accounts import service as accounts
+from competition.config import Settings
+from competition.db import transaction
+from competition.events import queries as event_queries
+from competition.events.queries import EventRow
+from competition.notifications import sender
+
+logger = logging.getLogger("competition.jobs")
+
+Handler = Callable[[asyncpg.Connection, Settings, EventRow], Awaitable[None]]
+
+HANDLERS: dict[str, tuple[Handler, ...]] = {
+    "account.registered": (accounts.on_registered,),
+    "account.registration_repeated": (accounts.on_registration_repeated,),
+    "account.password_reset_requested": (accounts.on_password_reset_requested,),
+}
+
+
+def backoff(attempt: int) -> int:
+    """Seconds before retry number `attempt` (1-based): 2, 4, 8 … capped at 5 minutes."""
+    return int(min(2 ** max(attempt, 1), 300))
+
+
+async def handle_event(ctx: dict[str, Any], event_id: int) -> str:
+    pool: asyncpg.Pool = ctx["pool"]
+    settings: Settings = ctx["settings"]
+    try:
+        async with transaction(pool) as conn:
+            event = await event_queries.lock_event(conn, event_id=event_id)
+            if event is None or event.processed_at is not None or event.failed_at is not None:
+                return "skipped"
+            for handler in HANDLERS.get(event.kind, ()):
+                await handler(conn, settings, event)
+            await event_queries.mark_processed(conn, event_id=event_id)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        async with transaction(pool) as conn:
+            attempts, gave_up = await event_queries.record_failure(
+                conn, event_id=event_id, error=error, max_attempts=settings.job_max_attempts
+            )
+        if gave_up:
+            logger.error("event failed for good", extra={"event_id": event_id, "error": error})
+            return "failed"
+        logger.warning("event failed, will retry", extra={"event_id": event_id, "error": error})
+        raise Retry(defer=backoff(attempts)) from exc
+    return "processed"
+
+
+async def send_email(ctx: dict[str, Any], email_id: str) -> str:
+    settings: Settings = ctx["settings"]
+    outcome = await sender.send_email(ctx["pool"], settings, email_id=uuid.UUID(email_id))
+    if outcome is sender.Outcome.RETRY:
+        raise Retry(defer=backoff(ctx.get("job_try", 1)))
+    if outcome is sender.Outcome.IN_FLIGHT:
+        # Another sender holds the lease; look again once it would have expired.
+        raise Retry(defer=settings.job_timeout_seconds)
+    return str(outcome.value)
