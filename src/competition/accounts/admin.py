@@ -1,0 +1,56 @@
+"""Operator actions on accounts, used by the `competition` command."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from competition.accounts import queries, security
+from competition.accounts.service import normalise_email
+from competition.config import Settings
+from competition.db import create_pool, transaction
+
+
+async def ensure_account(
+    conn: asyncpg.Connection,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    organiser: bool = False,
+    locale: str = "de",
+) -> tuple[uuid.UUID, bool]:
+    """Create a verified account, or find the existing one; returns (id, created)."""
+    email = normalise_email(email)
+    account = await queries.insert_account(
+        conn,
+        email=email,
+        name=name,
+        password_hash=await security.hash_password(password),
+        locale=locale,
+        verified=True,
+        is_organiser=organiser,
+    )
+    created = account is not None
+    if account is None:
+        account = await queries.get_account_by_email(conn, email=email)
+        assert account is not None
+    if organiser and not account.is_organiser:
+        await queries.make_organiser(conn, account_id=account.id)
+    return account.id, created
+
+
+async def create_organiser(
+    settings: Settings, *, email: str, name: str, password: str
+) -> tuple[uuid.UUID, bool]:
+    if len(password) < 10:
+        raise SystemExit("Das Passwort muss mindestens 10 Zeichen lang sein.")
+    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        async with transaction(pool) as conn:
+            return await ensure_account(
+                conn, email=email, name=name, password=password, organiser=True
+            )
+    finally:
+        await pool.close()

@@ -1,0 +1,111 @@
+"""Request and response bodies of the account endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from competition.structs import Request, Response
+
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="E-mail address",
+    ),
+]
+Password = Annotated[str, msgspec.Meta(min_length=10, max_length=256)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Locale = Literal["de", "en"]
+Scope = Literal["read", "write"]
+
+
+class RegisterBody(Request):
+    email: Email
+    password: Password
+    name: Name
+    locale: Locale = "de"
+
+
+class Registered(Response):
+    id: uuid.UUID
+    email: str
+    email_verified: bool
+
+
+class TokenBody(Request):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class Verified(Response):
+    id: uuid.UUID
+    email: str
+    email_verified: bool
+
+
+class LoginBody(Request):
+    email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class LoggedIn(Response):
+    id: uuid.UUID
+    email: str
+    name: str
+    roles: list[str]
+    csrf_token: str
+
+
+class ResetRequestBody(Request):
+    email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
+
+
+class ResetConfirmBody(Request):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    password: Password
+
+
+class Accepted(Response):
+    detail: str
+
+
+class Me(Response):
+    id: uuid.UUID
+    email: str
+    name: str
+    locale: str
+    roles: list[str]
+    email_verified: bool
+
+
+class MeUpdate(Request):
+    name: Name | None = None
+    locale: Locale | None = None
+
+
+class TokenCreate(Request):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=2)] = msgspec.field(
+        default_factory=lambda: ["read", "write"]
+    )
+
+
+class TokenCreated(Response):
+    id: uuid.UUID
+    name: str
+    scopes: list[str]
+    token: str
+    created_at: datetime
+
+
+class TokenInfo(Response):
+    id: uuid.UUID
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None

@@ -1,0 +1,205 @@
+"""The Litestar application: routes under /api/v1, operations endpoints, error rendering."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import redis.asyncio as redis_asyncio
+import redis.exceptions
+from litestar import Litestar, Request, Response, Router
+from litestar.config.compression import CompressionConfig
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from competition import auth, errors
+from competition.accounts.routes import AuthController, MeController
+from competition.config import Settings, load_settings
+from competition.db import create_pool
+from competition.logs import configure as configure_logging
+from competition.ops import routes as ops
+from competition.storage.s3 import Storage, StorageUnavailable
+
+logger = logging.getLogger("competition.api")
+
+API_PREFIX = "/api/v1"
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+# The OpenAPI UI loads its script from a CDN; everything else is served by us.
+CSP = (
+    b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    b"script-src 'self'; connect-src 'self' http: https:; frame-ancestors 'none'; "
+    b"base-uri 'self'; form-action 'self'"
+)
+CSP_SCHEMA = (
+    b"default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline' https:; "
+    b"script-src 'self' 'unsafe-inline' https:; font-src 'self' data: https:; "
+    b"connect-src 'self'; frame-ancestors 'none'"
+)
+
+
+def security_headers(*, hsts: bool) -> Any:
+    """A before_send hook: it sees every response, including the router's own 404 and 405."""
+
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        path: str = scope.get("path", "")
+        headers = list(message.get("headers", []))
+        headers.extend(SECURITY_HEADERS)
+        headers.append(
+            (b"content-security-policy", CSP_SCHEMA if path.startswith("/schema") else CSP)
+        )
+        if hsts:
+            headers.append((b"strict-transport-security", b"max-age=31536000"))
+        message["headers"] = headers
+
+    return add_headers
+
+
+def access_log(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, capture)
+        finally:
+            path: str = scope.get("path", "")
+            if not path.startswith("/health") and path != "/metrics":
+                logger.info(
+                    "request",
+                    extra={
+                        "method": scope.get("method"),
+                        "path": path,
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
+
+    return middleware
+
+
+def _unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.warning("dependency unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+    return errors.app_error_handler(
+        _,
+        errors.ServiceUnavailable(
+            "Ein Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es gleich erneut.",
+            headers={"Retry-After": "5"},
+        ),
+    )
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[auth.Services]:
+    """The process-wide handles: database pool, Redis client, object store (bucket ensured)."""
+    pool = await create_pool(
+        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+    )
+    redis_client = redis_asyncio.Redis.from_url(
+        settings.redis_url, socket_connect_timeout=2, socket_timeout=5
+    )
+    storage = Storage(settings)
+    try:
+        await storage.ensure_bucket()
+    except Exception as exc:  # noqa: BLE001 - the API starts anyway; /health/ready reports it
+        logger.warning("object store not ready at start", extra={"error": str(exc)})
+    try:
+        yield auth.Services(settings=settings, pool=pool, redis=redis_client, storage=storage)
+    finally:
+        await redis_client.aclose()
+        await pool.close()
+
+
+def create_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if getattr(app.state, "services", None) is not None:  # provided by the caller (tests)
+            yield
+            return
+        async with open_services(settings) as services:
+            app.state.services = services
+            yield
+
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[AuthController, MeController],
+    )
+    prometheus = PrometheusConfig(app_name="competition", prefix="competition", group_path=True)
+
+    class Metrics(PrometheusController):
+        path = "/metrics"
+        include_in_schema = False
+
+    return Litestar(
+        route_handlers=[api, ops.live, ops.ready, Metrics],
+        lifespan=[lifespan],
+        dependencies={
+            "services": Provide(auth.provide_services, sync_to_thread=False),
+            "conn": Provide(auth.provide_conn),
+            "principal": Provide(auth.provide_principal),
+            "user": Provide(auth.provide_user),
+            "organiser": Provide(auth.provide_organiser),
+        },
+        exception_handlers={
+            errors.AppError: errors.app_error_handler,
+            ValidationException: errors.validation_handler,
+            HTTPException: errors.http_exception_handler,
+            StorageUnavailable: _unavailable,
+            redis.exceptions.ConnectionError: _unavailable,
+            redis.exceptions.TimeoutError: _unavailable,
+            asyncpg.exceptions.CannotConnectNowError: _unavailable,
+            asyncpg.exceptions.ConnectionDoesNotExistError: _unavailable,
+            OSError: _unavailable,
+            Exception: errors.internal_error_handler,
+        },
+        middleware=[prometheus.middleware, access_log],
+        before_send=[security_headers(hsts=settings.cookie_secure)],
+        logging_config=None,
+        request_max_body_size=settings.max_body_bytes,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1000),
+        openapi_config=OpenAPIConfig(
+            title="Industrie. Neu. Denken. – API",
+            version="1.0.0",
+            description=(
+                "API des Wettbewerbs „Industrie. Neu. Denken.“ des Masterplans Südwestsachsen. "
+                "Fehler: {error, detail, fields?}. Cookie-Sitzungen senden bei schreibenden "
+                "Anfragen den Header X-CSRF-Token; Bearer-Tokens brauchen ihn nicht."
+            ),
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Factory for uvicorn: settings come from the environment."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
