@@ -1,0 +1,46 @@
+# Industrie. Neu. Denken. – developer commands. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PY := .venv/bin/python
+
+.PHONY: help
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+.venv: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch .venv
+
+.PHONY: install
+install: .venv ## install Python dependencies into .venv (from uv.lock)
+
+.PHONY: run
+run: .venv ## start everything locally with demo data (PostgreSQL, Redis, SeaweedFS, mail catcher, API, worker)
+	$(PY) infra/local.py up
+
+.PHONY: stop
+stop: ## stop the API, worker, SeaweedFS and mail catcher started by `make run`
+	$(PY) infra/local.py stop
+
+.PHONY: status
+status: ## show which local services run
+	$(PY) infra/local.py status
+
+.PHONY: lint
+lint: .venv ## ruff and mypy (strict)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+.PHONY: test
+test: lint ## the whole test suite (lint, type check, tests on the real services)
+	$(PY) infra/local.py machine
+	.venv/bin/pytest; status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+.PHONY: bench
+bench: .venv ## the performance scenarios, with their baselines (see docs/benchmarks.md)
+	$(PY) -m bench.run
