@@ -8,7 +8,7 @@ import contextlib
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -117,7 +117,7 @@ async def app(settings: Settings) -> AsyncIterator[Litestar]:
 
 @pytest.fixture
 async def client(app: Litestar, clean: None) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 50000))
+    transport = httpx.ASGITransport(app=cast(Any, app), client=("198.51.100.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
 
@@ -128,7 +128,7 @@ async def new_client(app: Litestar) -> AsyncIterator[Callable[[], httpx.AsyncCli
     clients: list[httpx.AsyncClient] = []
 
     def make() -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=app, client=("198.51.100.8", 50001))
+        transport = httpx.ASGITransport(app=cast(Any, app), client=("198.51.100.8", 50001))
         c = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         clients.append(c)
         return c
@@ -170,5 +170,5 @@ def token_from(body: str, path: str) -> str:
     """The token of the first link to `path` under the public URL in a mail body."""
     for url, token in TOKEN_LINK.findall(body):
         if url.startswith(f"{PUBLIC_URL}{path}?token="):
-            return token
+            return str(token)
     raise AssertionError(f"no {path} link in mail:\n{body}")

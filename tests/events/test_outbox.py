@@ -110,6 +110,7 @@ async def test_temporary_smtp_failure_is_retried_permanent_is_recorded(
             "SELECT status, attempts, last_error FROM email WHERE recipient = $1",
             "perm000@example.de",
         )
+    assert row is not None
     assert (row["status"], row["attempts"]) == ("failed", 1)
     assert "550" in row["last_error"]
     report, failed = await failed_jobs_report(settings)
@@ -131,6 +132,7 @@ async def test_broken_event_is_retried_then_listed_as_failed(
         await asyncio.sleep(0.1)
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT attempts, last_error, processed_at FROM event")
+    assert row is not None
     assert row["attempts"] == settings.job_max_attempts
     assert row["last_error"].startswith("AssertionError")
     assert row["processed_at"] is None
