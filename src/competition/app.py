@@ -14,11 +14,11 @@ import redis.exceptions
 from litestar import Litestar, Request, Response, Router
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
-from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from competition import auth, errors
@@ -127,7 +127,7 @@ async def open_services(settings: Settings) -> AsyncIterator[auth.Services]:
     storage = Storage(settings)
     try:
         await storage.ensure_bucket()
-    except Exception as exc:  # noqa: BLE001 - the API starts anyway; /health/ready reports it
+    except Exception as exc:
         logger.warning("object store not ready at start", extra={"error": str(exc)})
     try:
         yield auth.Services(settings=settings, pool=pool, redis=redis_client, storage=storage)

@@ -176,9 +176,7 @@ class MeController(Controller):
         )
 
     @patch("/")
-    async def update_me(
-        self, data: schemas.MeUpdate, user: User, conn: Conn
-    ) -> schemas.Me:
+    async def update_me(self, data: schemas.MeUpdate, user: User, conn: Conn) -> schemas.Me:
         """Change name or language."""
         account = await queries.update_profile(
             conn, account_id=user.account_id, name=data.name, locale=data.locale
@@ -211,9 +209,7 @@ class MeController(Controller):
         )
 
     @get("/tokens")
-    async def list_tokens(
-        self, user: User, conn: Conn
-    ) -> list[schemas.TokenInfo]:
+    async def list_tokens(self, user: User, conn: Conn) -> list[schemas.TokenInfo]:
         """The caller's active API tokens (without their secret)."""
         rows = await queries.list_tokens(conn, account_id=user.account_id)
         return [
@@ -228,9 +224,7 @@ class MeController(Controller):
         ]
 
     @delete("/tokens/{token_id:uuid}", status_code=HTTP_204_NO_CONTENT)
-    async def revoke_token(
-        self, token_id: uuid.UUID, user: User, conn: Conn
-    ) -> None:
+    async def revoke_token(self, token_id: uuid.UUID, user: User, conn: Conn) -> None:
         """Revoke one of the caller's API tokens."""
         if not await queries.revoke_token(conn, account_id=user.account_id, token_id=token_id):
             raise NotFound("Token nicht gefunden.")
