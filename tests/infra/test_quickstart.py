@@ -65,6 +65,7 @@ def test_up_serves_healthy_api_with_demo_data_and_a_working_worker(
         capture_output=True,
         text=True,
         timeout=240,
+        check=False,
     )
     assert up.returncode == 0, up.stdout + up.stderr
     assert f"http://127.0.0.1:{port}" in up.stdout
