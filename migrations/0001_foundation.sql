@@ -28,8 +28,10 @@ CREATE INDEX api_token_account ON api_token (account_id);
 -- Domain events, written in the same transaction as the state change they describe.
 -- The relay sets dispatched_at once the job is in the queue; the job sets processed_at in the
 -- transaction of its effects, which makes a second delivery a no-op.
+-- The id is a UUID because it doubles as the job id in the queue: it must never repeat, not even
+-- after a database is rebuilt while the queue still remembers earlier jobs.
 CREATE TABLE event (
-    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     kind          text NOT NULL,
     aggregate_id  uuid,
     payload       jsonb NOT NULL DEFAULT '{}'::jsonb,
@@ -40,7 +42,7 @@ CREATE TABLE event (
     last_error    text,
     failed_at     timestamptz
 );
-CREATE INDEX event_undispatched ON event (id) WHERE dispatched_at IS NULL;
+CREATE INDEX event_undispatched ON event (created_at) WHERE dispatched_at IS NULL;
 CREATE INDEX event_open ON event (dispatched_at)
     WHERE processed_at IS NULL AND failed_at IS NULL AND dispatched_at IS NOT NULL;
 CREATE INDEX event_failed ON event (failed_at) WHERE failed_at IS NOT NULL;
@@ -51,7 +53,7 @@ CREATE INDEX event_failed ON event (failed_at) WHERE failed_at IS NOT NULL;
 CREATE TABLE email (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     idempotency_key text NOT NULL UNIQUE,
-    event_id        bigint REFERENCES event (id),
+    event_id        uuid REFERENCES event (id),
     account_id      uuid REFERENCES account (id) ON DELETE SET NULL,
     recipient       text NOT NULL,
     template        text NOT NULL,

@@ -18,6 +18,7 @@ from litestar import Litestar
 
 from competition import queue
 from competition.app import create_app, open_services
+from competition.auth import Services
 from competition.config import Settings, load_settings
 from competition.db import create_pool, migrate
 from workers.main import run as run_worker
@@ -77,6 +78,7 @@ def settings(database: str, s3_server: Any, smtp_server: Any) -> Settings:
         job_max_attempts=2,
         mail_max_attempts=3,
         relay_poll_seconds=0.2,
+        tick_seconds=1.0,
     )
 
 
@@ -113,6 +115,13 @@ async def app(settings: Settings) -> AsyncIterator[Litestar]:
     async with open_services(settings) as services:
         application.state.services = services
         yield application
+
+
+@pytest.fixture
+def services(app: Litestar) -> Services:
+    """The app's process-wide handles (pool, Redis, object store) for direct domain calls."""
+    found: Services = app.state.services
+    return found
 
 
 @pytest.fixture

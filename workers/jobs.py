@@ -15,20 +15,29 @@ import asyncpg
 from arq import Retry
 
 from competition.accounts import service as accounts
-from competition.config import Settings
+from competition.attachments import service as attachments
+from competition.auth import Services
+from competition.companies import service as companies
 from competition.db import transaction
+from competition.entries import service as entries
 from competition.events import queries as event_queries
 from competition.events.queries import EventRow
 from competition.notifications import sender
 
 logger = logging.getLogger("competition.jobs")
 
-Handler = Callable[[asyncpg.Connection, Settings, EventRow], Awaitable[None]]
+Handler = Callable[[asyncpg.Connection, Services, EventRow], Awaitable[None]]
 
+# What reacts to which event. Kinds without handlers (e.g. competition.phase_changed) are recorded
+# and marked processed; they are the competition's history and hooks for later reactions.
 HANDLERS: dict[str, tuple[Handler, ...]] = {
     "account.registered": (accounts.on_registered,),
     "account.registration_repeated": (accounts.on_registration_repeated,),
     "account.password_reset_requested": (accounts.on_password_reset_requested,),
+    "company.member_added": (companies.on_member_added,),
+    "company.member_invited": (companies.on_member_invited,),
+    "entry.submitted": (entries.on_submitted,),
+    "attachment.uploaded": (attachments.on_uploaded,),
 }
 
 
@@ -37,16 +46,17 @@ def backoff(attempt: int) -> int:
     return int(min(2 ** max(attempt, 1), 300))
 
 
-async def handle_event(ctx: dict[str, Any], event_id: int) -> str:
-    pool: asyncpg.Pool = ctx["pool"]
-    settings: Settings = ctx["settings"]
+async def handle_event(ctx: dict[str, Any], job_arg: str) -> str:
+    event_id = uuid.UUID(job_arg)
+    services: Services = ctx["services"]
+    pool, settings = services.pool, services.settings
     try:
         async with transaction(pool) as conn:
             event = await event_queries.lock_event(conn, event_id=event_id)
             if event is None or event.processed_at is not None or event.failed_at is not None:
                 return "skipped"
             for handler in HANDLERS.get(event.kind, ()):
-                await handler(conn, settings, event)
+                await handler(conn, services, event)
             await event_queries.mark_processed(conn, event_id=event_id)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
@@ -55,16 +65,19 @@ async def handle_event(ctx: dict[str, Any], event_id: int) -> str:
                 conn, event_id=event_id, error=error, max_attempts=settings.job_max_attempts
             )
         if gave_up:
-            logger.error("event failed for good", extra={"event_id": event_id, "error": error})
+            logger.error("event failed for good", extra={"event_id": str(event_id), "error": error})
             return "failed"
-        logger.warning("event failed, will retry", extra={"event_id": event_id, "error": error})
+        logger.warning(
+            "event failed, will retry", extra={"event_id": str(event_id), "error": error}
+        )
         raise Retry(defer=backoff(attempts)) from exc
     return "processed"
 
 
 async def send_email(ctx: dict[str, Any], email_id: str) -> str:
-    settings: Settings = ctx["settings"]
-    outcome = await sender.send_email(ctx["pool"], settings, email_id=uuid.UUID(email_id))
+    services: Services = ctx["services"]
+    settings = services.settings
+    outcome = await sender.send_email(services.pool, settings, email_id=uuid.UUID(email_id))
     if outcome is sender.Outcome.RETRY:
         raise Retry(defer=backoff(ctx.get("job_try", 1)))
     if outcome is sender.Outcome.IN_FLIGHT:

@@ -1,4 +1,4 @@
-"""The worker process: arq workers executing jobs, plus the outbox relay.
+"""The worker process: arq workers executing jobs, the outbox relay and the periodic duties.
 
 arq stops when Redis goes away; this loop starts it again once Redis is back, while the relay keeps
 events safe in PostgreSQL meanwhile. SIGTERM/SIGINT stop picking new jobs, let running ones finish
@@ -13,14 +13,17 @@ import logging
 import signal
 from typing import Any
 
+import redis.asyncio as redis_asyncio
 from arq import Worker
 from arq.worker import func
 
 from competition import queue
+from competition.auth import Services
 from competition.config import Settings
 from competition.db import create_pool
 from competition.storage.s3 import Storage
 from workers import jobs
+from workers.periodic import run_periodic
 from workers.relay import run_relay
 
 logger = logging.getLogger("competition.worker")
@@ -61,13 +64,13 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     pool = await create_pool(
         settings.database_url, min_size=2, max_size=settings.worker_concurrency + 4
     )
-    storage = Storage(settings)
+    redis_client = redis_asyncio.Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    services = Services(settings=settings, pool=pool, redis=redis_client, storage=Storage(settings))
     relay = asyncio.create_task(run_relay(pool, settings, stop), name="relay")
+    periodic = asyncio.create_task(run_periodic(services, stop), name="periodic")
     try:
         while not stop.is_set():
-            worker = build_worker(
-                settings, {"pool": pool, "settings": settings, "storage": storage}
-            )
+            worker = build_worker(settings, {"services": services})
             main = asyncio.create_task(worker.async_run(), name="arq")
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({main, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -89,5 +92,6 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                     await asyncio.wait_for(stop.wait(), 2)
     finally:
         stop.set()
-        await relay
+        await asyncio.gather(relay, periodic, return_exceptions=True)
+        await redis_client.aclose()
         await pool.close()

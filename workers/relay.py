@@ -25,7 +25,7 @@ from competition.notifications import queries as mail_queries
 logger = logging.getLogger("competition.relay")
 
 
-def event_job_id(event_id: int) -> str:
+def event_job_id(event_id: object) -> str:
     return f"event:{event_id}"
 
 
@@ -43,7 +43,7 @@ async def relay_once(pool: asyncpg.Pool, arq: ArqRedis, settings: Settings) -> i
             redispatch_after_seconds=settings.redispatch_after_seconds,
         )
         for event_id in event_ids:
-            await queue.enqueue(arq, "handle_event", event_id, job_id=event_job_id(event_id))
+            await queue.enqueue(arq, "handle_event", str(event_id), job_id=event_job_id(event_id))
         if event_ids:
             await event_queries.mark_dispatched(conn, event_ids=event_ids)
         count += len(event_ids)

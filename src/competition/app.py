@@ -23,8 +23,17 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from competition import auth, errors
 from competition.accounts.routes import AuthController, MeController
+from competition.attachments.routes import AttachmentController, create_attachment
+from competition.companies.routes import CompanyController, my_companies
+from competition.competitions.routes import CompetitionController
 from competition.config import Settings, load_settings
 from competition.db import create_pool
+from competition.entries.routes import (
+    EntryController,
+    competition_entries,
+    create_entry,
+    my_entries,
+)
 from competition.logs import configure as configure_logging
 from competition.ops import routes as ops
 from competition.storage.s3 import Storage, StorageUnavailable
@@ -148,7 +157,19 @@ def create_app(settings: Settings) -> Litestar:
 
     api = Router(
         path=API_PREFIX,
-        route_handlers=[AuthController, MeController],
+        route_handlers=[
+            AuthController,
+            MeController,
+            CompetitionController,
+            CompanyController,
+            my_companies,
+            EntryController,
+            create_entry,
+            my_entries,
+            competition_entries,
+            AttachmentController,
+            create_attachment,
+        ],
     )
     prometheus = PrometheusConfig(app_name="competition", prefix="competition", group_path=True)
 

@@ -54,6 +54,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Jobs one worker runs at once; it bounds the mails that may be in flight at a crash.
     worker_concurrency: int = 10
     relay_poll_seconds: float = 1.0
+    # Clock-driven duties (deadlines, reminders, clean-up, audit sealing) run this often.
+    tick_seconds: float = 15.0
     relay_batch: int = 200
     # Dispatched work not processed after this long is re-enqueued (Redis may have lost it).
     redispatch_after_seconds: int = 600

@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from competition.accounts import service as accounts
+from competition.auth import Services
 from competition.config import Settings, to_environ
 from competition.db import transaction
 from competition.events import service as events
@@ -69,12 +70,13 @@ async def test_rolled_back_transaction_emits_nothing(pool: asyncpg.Pool, relay: 
 
 @pytest.mark.usefixtures("clean")
 async def test_event_processed_twice_has_one_effect(
-    pool: asyncpg.Pool, settings: Settings, relay: Relay
+    pool: asyncpg.Pool, services: Services, relay: Relay
 ) -> None:
     await register(pool, 1)
     assert await relay() == 1  # the event
-    event_id = await count(pool, "SELECT id FROM event")
-    ctx = {"pool": pool, "settings": settings}
+    async with pool.acquire() as conn:
+        event_id = str(await conn.fetchval("SELECT id FROM event"))
+    ctx = {"services": services}
     results = await asyncio.gather(
         jobs.handle_event(ctx, event_id), jobs.handle_event(ctx, event_id)
     )

@@ -35,6 +35,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[dict[str, str], int, Path]]:
         "COMPETITION_API_PORT": str(api_port),
         "COMPETITION_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
     }
+    subprocess.run(["redis-cli", "-n", "12", "flushdb"], check=True, capture_output=True)
     subprocess.run(
         [
             "dropdb",

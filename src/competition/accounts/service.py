@@ -14,6 +14,8 @@ from redis.asyncio import Redis
 
 from competition.accounts import queries, security
 from competition.accounts.queries import AccountRow
+from competition.auth import Services
+from competition.companies import queries as company_queries
 from competition.config import Settings
 from competition.errors import AppError, Forbidden, Unauthorized
 from competition.events import service as events
@@ -68,6 +70,8 @@ async def verify_email(conn: asyncpg.Connection, settings: Settings, *, token: s
         raise InvalidToken("Der Bestätigungslink ist ungültig oder abgelaufen.")
     account = await queries.get_account(conn, account_id=account_id)
     assert account is not None
+    # Companies that invited this address by mail get their new member now.
+    await company_queries.redeem_invitations(conn, account_id=account.id, email=account.email)
     return account
 
 
@@ -120,7 +124,8 @@ def _expiry(created: datetime, seconds: int, locale: str) -> str:
     return format_datetime(created + timedelta(seconds=seconds), locale)
 
 
-async def on_registered(conn: asyncpg.Connection, settings: Settings, event: EventRow) -> None:
+async def on_registered(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
+    settings = services.settings
     assert event.aggregate_id is not None
     account = await queries.get_account(conn, account_id=event.aggregate_id)
     if account is None or account.email_verified_at is not None:
@@ -143,8 +148,9 @@ async def on_registered(conn: asyncpg.Connection, settings: Settings, event: Eve
 
 
 async def on_password_reset_requested(
-    conn: asyncpg.Connection, settings: Settings, event: EventRow
+    conn: asyncpg.Connection, services: Services, event: EventRow
 ) -> None:
+    settings = services.settings
     assert event.aggregate_id is not None
     account = await queries.get_account(conn, account_id=event.aggregate_id)
     if account is None:
@@ -171,8 +177,9 @@ async def on_password_reset_requested(
 
 
 async def on_registration_repeated(
-    conn: asyncpg.Connection, settings: Settings, event: EventRow
+    conn: asyncpg.Connection, services: Services, event: EventRow
 ) -> None:
+    settings = services.settings
     assert event.aggregate_id is not None
     account = await queries.get_account(conn, account_id=event.aggregate_id)
     if account is None:

@@ -12,7 +12,7 @@ from competition.structs import Row
 
 
 class EventRow(Row, frozen=True):
-    id: int
+    id: uuid.UUID
     kind: str
     aggregate_id: uuid.UUID | None
     payload: dict[str, Any]
@@ -36,8 +36,8 @@ def _row(record: asyncpg.Record) -> EventRow:
 
 async def insert_event(
     conn: asyncpg.Connection, *, kind: str, aggregate_id: uuid.UUID | None, payload: dict[str, Any]
-) -> int:
-    event_id: int = await conn.fetchval(
+) -> uuid.UUID:
+    event_id: uuid.UUID = await conn.fetchval(
         "INSERT INTO event (kind, aggregate_id, payload) VALUES ($1, $2, $3) RETURNING id",
         kind,
         aggregate_id,
@@ -48,12 +48,12 @@ async def insert_event(
     return event_id
 
 
-async def get_event(conn: asyncpg.Connection, *, event_id: int) -> EventRow | None:
+async def get_event(conn: asyncpg.Connection, *, event_id: uuid.UUID) -> EventRow | None:
     record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM event WHERE id = $1", event_id)
     return _row(record) if record else None
 
 
-async def lock_event(conn: asyncpg.Connection, *, event_id: int) -> EventRow | None:
+async def lock_event(conn: asyncpg.Connection, *, event_id: uuid.UUID) -> EventRow | None:
     """Lock the event for processing; a concurrent delivery waits and then sees processed_at."""
     record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM event WHERE id = $1 FOR UPDATE", event_id)
     return _row(record) if record else None
@@ -61,7 +61,7 @@ async def lock_event(conn: asyncpg.Connection, *, event_id: int) -> EventRow | N
 
 async def claim_undispatched(
     conn: asyncpg.Connection, *, limit: int, redispatch_after_seconds: int
-) -> list[int]:
+) -> list[uuid.UUID]:
     """Events never dispatched, plus dispatched ones whose job seems lost (e.g. Redis restarted
     without persistence). SKIP LOCKED lets several relays share the work."""
     rows = await conn.fetch(
@@ -70,7 +70,7 @@ async def claim_undispatched(
         WHERE dispatched_at IS NULL
            OR (processed_at IS NULL AND failed_at IS NULL
                AND dispatched_at < now() - make_interval(secs => $2))
-        ORDER BY id
+        ORDER BY created_at
         LIMIT $1
         FOR UPDATE SKIP LOCKED
         """,
@@ -80,20 +80,20 @@ async def claim_undispatched(
     return [r["id"] for r in rows]
 
 
-async def mark_dispatched(conn: asyncpg.Connection, *, event_ids: list[int]) -> None:
+async def mark_dispatched(conn: asyncpg.Connection, *, event_ids: list[uuid.UUID]) -> None:
     await conn.execute(
-        "UPDATE event SET dispatched_at = now() WHERE id = ANY($1::bigint[])", event_ids
+        "UPDATE event SET dispatched_at = now() WHERE id = ANY($1::uuid[])", event_ids
     )
 
 
-async def mark_processed(conn: asyncpg.Connection, *, event_id: int) -> None:
+async def mark_processed(conn: asyncpg.Connection, *, event_id: uuid.UUID) -> None:
     await conn.execute(
         "UPDATE event SET processed_at = now(), last_error = NULL WHERE id = $1", event_id
     )
 
 
 async def record_failure(
-    conn: asyncpg.Connection, *, event_id: int, error: str, max_attempts: int
+    conn: asyncpg.Connection, *, event_id: uuid.UUID, error: str, max_attempts: int
 ) -> tuple[int, bool]:
     """Count a failed attempt; after `max_attempts` the event is parked as failed.
     Returns (attempts, gave_up)."""
@@ -119,11 +119,11 @@ async def list_failed(conn: asyncpg.Connection, *, limit: int = 100) -> list[Eve
     return [_row(r) for r in rows]
 
 
-async def requeue_failed(conn: asyncpg.Connection, *, event_id: int | None = None) -> int:
+async def requeue_failed(conn: asyncpg.Connection, *, event_id: uuid.UUID | None = None) -> int:
     result: str = await conn.execute(
         """
         UPDATE event SET failed_at = NULL, attempts = 0, dispatched_at = NULL
-        WHERE failed_at IS NOT NULL AND ($1::bigint IS NULL OR id = $1)
+        WHERE failed_at IS NOT NULL AND ($1::uuid IS NULL OR id = $1)
         """,
         event_id,
     )

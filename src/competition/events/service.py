@@ -20,7 +20,7 @@ async def record(
     *,
     aggregate_id: uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
-) -> int:
+) -> uuid.UUID:
     return await queries.insert_event(
         conn, kind=kind, aggregate_id=aggregate_id, payload=payload or {}
     )

@@ -13,7 +13,7 @@ from competition.structs import Row
 class EmailRow(Row, frozen=True):
     id: uuid.UUID
     idempotency_key: str
-    event_id: int | None
+    event_id: uuid.UUID | None
     account_id: uuid.UUID | None
     recipient: str
     template: str
@@ -43,7 +43,7 @@ async def insert_email(
     conn: asyncpg.Connection,
     *,
     idempotency_key: str,
-    event_id: int | None,
+    event_id: uuid.UUID | None,
     account_id: uuid.UUID | None,
     recipient: str,
     template: str,

@@ -27,7 +27,7 @@ async def queue_email(
     conn: asyncpg.Connection,
     settings: Settings,
     *,
-    event_id: int | None,
+    event_id: uuid.UUID | None,
     template: str,
     recipient: str,
     locale: str,

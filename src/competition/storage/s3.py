@@ -8,8 +8,9 @@ presigned URLs and checks objects with HEAD.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import boto3
 import msgspec
@@ -147,6 +148,26 @@ class Storage:
             content_type=str(response.get("ContentType", "")),
             etag=str(response.get("ETag", "")).strip('"'),
         )
+
+    async def copy_to(self, *, key: str, sink: IO[bytes], chunk: int = 1024 * 1024) -> str:
+        """Stream the object into `sink` (a local file, never the API's memory) and return its
+        SHA-256. Runs in a worker thread: boto3 streams are blocking."""
+
+        def pull() -> str:
+            digest = hashlib.sha256()
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            try:
+                for block in body.iter_chunks(chunk):
+                    digest.update(block)
+                    sink.write(block)
+            finally:
+                body.close()
+            return digest.hexdigest()
+
+        try:
+            return await asyncio.to_thread(pull)
+        except BotoCoreError as exc:
+            raise StorageUnavailable(str(exc)) from exc
 
     async def delete(self, *, key: str) -> None:
         await self._call(self.client.delete_object, Bucket=self.bucket, Key=key)

@@ -1,0 +1,182 @@
+"""SQL of attachments."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from competition.structs import Row
+
+
+class AttachmentRow(Row, frozen=True):
+    id: uuid.UUID
+    entry_id: uuid.UUID
+    object_key: str
+    filename: str
+    declared_type: str
+    size_bytes: int
+    declared_sha256: str | None
+    status: str
+    sha256: str | None
+    sniffed_type: str | None
+    reject_reason: str | None
+    upload_expires_at: datetime
+    created_at: datetime
+    completed_at: datetime | None
+    verified_at: datetime | None
+
+
+_COLUMNS = (
+    "id, entry_id, object_key, filename, declared_type, size_bytes, declared_sha256, status, "
+    "sha256, sniffed_type, reject_reason, upload_expires_at, created_at, completed_at, verified_at"
+)
+# Attachments that occupy space: everything not deleted, expired or rejected.
+_LIVE = "status IN ('pending', 'uploaded', 'verified')"
+
+
+def _row(record: asyncpg.Record | None) -> AttachmentRow | None:
+    return AttachmentRow(**dict(record)) if record else None
+
+
+async def insert_attachment(
+    conn: asyncpg.Connection,
+    *,
+    attachment_id: uuid.UUID,
+    entry_id: uuid.UUID,
+    object_key: str,
+    filename: str,
+    declared_type: str,
+    size_bytes: int,
+    declared_sha256: str | None,
+    upload_expires_at: datetime,
+    created_by: uuid.UUID,
+) -> AttachmentRow:
+    record = await conn.fetchrow(
+        f"""INSERT INTO attachment (id, entry_id, object_key, filename, declared_type, size_bytes,
+                                    declared_sha256, upload_expires_at, created_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_COLUMNS}""",
+        attachment_id,
+        entry_id,
+        object_key,
+        filename,
+        declared_type,
+        size_bytes,
+        declared_sha256,
+        upload_expires_at,
+        created_by,
+    )
+    row = _row(record)
+    assert row is not None
+    return row
+
+
+async def get_attachment(
+    conn: asyncpg.Connection, *, attachment_id: uuid.UUID, for_update: bool = False
+) -> AttachmentRow | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return _row(
+        await conn.fetchrow(f"SELECT {_COLUMNS} FROM attachment WHERE id = $1{lock}", attachment_id)
+    )
+
+
+async def list_for_entry(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> list[AttachmentRow]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM attachment WHERE entry_id = $1 ORDER BY created_at", entry_id
+    )
+    return [AttachmentRow(**dict(r)) for r in rows]
+
+
+async def usage(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> tuple[int, int]:
+    """(count, bytes) of the entry's live attachments."""
+    record = await conn.fetchrow(
+        f"""SELECT count(*) AS n, coalesce(sum(size_bytes), 0)::bigint AS bytes
+            FROM attachment WHERE entry_id = $1 AND {_LIVE}""",
+        entry_id,
+    )
+    assert record is not None
+    return record["n"], record["bytes"]
+
+
+async def count_unfinished(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> int:
+    """Uploads not yet verified; expired pending uploads no longer count."""
+    n: int = await conn.fetchval(
+        """SELECT count(*) FROM attachment WHERE entry_id = $1
+           AND (status = 'uploaded' OR (status = 'pending' AND upload_expires_at > now()))""",
+        entry_id,
+    )
+    return n
+
+
+async def mark_uploaded(conn: asyncpg.Connection, *, attachment_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE attachment SET status = 'uploaded', completed_at = now() WHERE id = $1",
+        attachment_id,
+    )
+
+
+async def mark_verified(
+    conn: asyncpg.Connection, *, attachment_id: uuid.UUID, sha256: str, sniffed_type: str
+) -> bool:
+    result: str = await conn.execute(
+        """UPDATE attachment SET status = 'verified', sha256 = $2, sniffed_type = $3,
+                  verified_at = now()
+           WHERE id = $1 AND status = 'uploaded'""",
+        attachment_id,
+        sha256,
+        sniffed_type,
+    )
+    return result.endswith(" 1")
+
+
+async def mark_rejected(
+    conn: asyncpg.Connection,
+    *,
+    attachment_id: uuid.UUID,
+    reason: str,
+    sha256: str | None = None,
+    sniffed_type: str | None = None,
+) -> bool:
+    result: str = await conn.execute(
+        """UPDATE attachment SET status = 'rejected', reject_reason = $2, sha256 = $3,
+                  sniffed_type = $4, verified_at = now()
+           WHERE id = $1 AND status IN ('pending', 'uploaded')""",
+        attachment_id,
+        reason,
+        sha256,
+        sniffed_type,
+    )
+    return result.endswith(" 1")
+
+
+async def mark_deleted(conn: asyncpg.Connection, *, attachment_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE attachment SET status = 'deleted', deleted_at = now() WHERE id = $1", attachment_id
+    )
+
+
+async def expire_abandoned(conn: asyncpg.Connection, *, grace_seconds: int) -> int:
+    result: str = await conn.execute(
+        """UPDATE attachment SET status = 'expired'
+           WHERE status = 'pending' AND upload_expires_at < now() - make_interval(secs => $1)""",
+        float(grace_seconds),
+    )
+    return int(result.rsplit(maxsplit=1)[-1])
+
+
+async def claim_removable(conn: asyncpg.Connection, *, limit: int) -> list[tuple[uuid.UUID, str]]:
+    rows = await conn.fetch(
+        """SELECT id, object_key FROM attachment
+           WHERE status IN ('deleted', 'expired') AND object_removed_at IS NULL
+           ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
+        limit,
+    )
+    return [(r["id"], r["object_key"]) for r in rows]
+
+
+async def mark_removed(conn: asyncpg.Connection, *, attachment_ids: list[uuid.UUID]) -> None:
+    await conn.execute(
+        "UPDATE attachment SET object_removed_at = now() WHERE id = ANY($1::uuid[])",
+        attachment_ids,
+    )

@@ -1,0 +1,275 @@
+"""Attachment rules. Bytes never pass through the API: the client PUTs the file straight to the
+object store with a presigned URL that signs in the declared size and content type (the store
+refuses anything else); `complete` checks the stored object with HEAD; a worker job streams it,
+computes SHA-256 and sniffs the real type from its magic bytes before it counts as verified.
+Downloads are short-lived presigned GETs with `Content-Disposition: attachment`. Object keys are
+ids only, never user-provided names.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import unicodedata
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from competition.attachments import queries, schemas, sniff
+from competition.attachments.queries import AttachmentRow
+from competition.audit import service as audit
+from competition.auth import Principal, Services
+from competition.competitions import service as competitions
+from competition.entries import service as entries
+from competition.entries.queries import EntryRow
+from competition.errors import Conflict, FieldError, Invalid, NotFound
+from competition.events import service as events
+from competition.events.queries import EventRow
+from competition.storage.s3 import Storage
+
+UPLOAD_SECONDS = 900
+DOWNLOAD_SECONDS = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_filename(name: str) -> str:
+    """The last path component, without control characters, NFC-normalised."""
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    return _CONTROL.sub("", base).strip().lstrip(".") or "datei"
+
+
+def _human(size: int) -> str:
+    return f"{size / 1024**2:.1f} MB".replace(".", ",")
+
+
+async def access(
+    conn: asyncpg.Connection, principal: Principal, attachment_id: uuid.UUID
+) -> tuple[AttachmentRow, EntryRow, str]:
+    """The attachment, its entry and the caller's relation ("member" or "organiser")."""
+    attachment = await queries.get_attachment(conn, attachment_id=attachment_id)
+    if attachment is None or attachment.status in ("deleted", "expired"):
+        raise NotFound("Anhang nicht gefunden.")
+    try:
+        entry, role = await entries.access(conn, principal, attachment.entry_id)
+    except NotFound:
+        raise NotFound("Anhang nicht gefunden.") from None
+    return attachment, entry, role
+
+
+async def create(
+    conn: asyncpg.Connection,
+    storage: Storage,
+    principal: Principal,
+    entry_id: uuid.UUID,
+    data: schemas.AttachmentCreate,
+) -> schemas.AttachmentCreated:
+    entry = await entries.require_member_entry(conn, principal, entry_id)
+    if not entries.editable(entry):
+        raise Conflict(
+            "Der Beitrag kann nicht mehr geändert werden (Einsendeschluss oder Status).",
+            code="not_editable",
+        )
+    competition, _ = await competitions.visible(conn, principal, entry.competition_id)
+    content_type = data.content_type.split(";", 1)[0].strip().lower()
+    problems = []
+    if content_type not in sniff.ALLOWED:
+        problems.append(
+            FieldError(
+                "content_type",
+                "Erlaubt sind PDF, PNG, JPEG, MP4 und Office-Dateien (Word, Excel, PowerPoint, "
+                "OpenDocument).",
+            )
+        )
+    if data.size_bytes > competition.max_file_bytes:
+        problems.append(
+            FieldError(
+                "size_bytes",
+                f"Höchstens {_human(competition.max_file_bytes)} je Datei.",
+            )
+        )
+    count, used = await queries.usage(conn, entry_id=entry_id)
+    if count >= competition.max_attachments:
+        problems.append(
+            FieldError("entry", f"Höchstens {competition.max_attachments} Anhänge je Beitrag.")
+        )
+    elif used + data.size_bytes > competition.max_entry_bytes:
+        problems.append(
+            FieldError(
+                "size_bytes",
+                f"Alle Anhänge eines Beitrags zusammen höchstens "
+                f"{_human(competition.max_entry_bytes)}; frei: "
+                f"{_human(max(competition.max_entry_bytes - used, 0))}.",
+            )
+        )
+    if problems:
+        raise Invalid("Dieser Anhang ist nicht zulässig.", fields=problems)
+
+    attachment_id = uuid.uuid4()
+    key = f"attachments/{entry_id}/{attachment_id}"
+    upload = await storage.presign_put(
+        key=key, content_type=content_type, size=data.size_bytes, expires_in=UPLOAD_SECONDS
+    )
+    row = await queries.insert_attachment(
+        conn,
+        attachment_id=attachment_id,
+        entry_id=entry_id,
+        object_key=key,
+        filename=clean_filename(data.filename),
+        declared_type=content_type,
+        size_bytes=data.size_bytes,
+        declared_sha256=data.sha256,
+        upload_expires_at=datetime.now(UTC) + timedelta(seconds=UPLOAD_SECONDS),
+        created_by=principal.account_id,
+    )
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="attachment.created",
+        competition_id=entry.competition_id,
+        subject_type="attachment",
+        subject_id=row.id,
+        data={"entry_id": str(entry_id), "size_bytes": data.size_bytes, "type": content_type},
+    )
+    return schemas.AttachmentCreated(
+        id=row.id,
+        status=row.status,
+        upload=schemas.Upload(method=upload.method, url=upload.url, headers=upload.headers),
+        expires_at=competitions.berlin(upload.expires_at),
+    )
+
+
+async def complete(
+    conn: asyncpg.Connection, storage: Storage, principal: Principal, attachment_id: uuid.UUID
+) -> str:
+    _attachment, entry, role = await access(conn, principal, attachment_id)
+    if role != "member":
+        raise NotFound("Anhang nicht gefunden.")
+    locked = await queries.get_attachment(conn, attachment_id=attachment_id, for_update=True)
+    assert locked is not None
+    if locked.status != "pending":
+        return locked.status  # completing twice changes nothing
+    if not entries.editable(entry):
+        raise Conflict("Der Beitrag kann nicht mehr geändert werden.", code="not_editable")
+    info = await storage.head(key=locked.object_key)
+    if info is None:
+        raise Conflict(
+            "Die Datei ist noch nicht im Speicher angekommen. Bitte zuerst hochladen.",
+            code="upload_missing",
+        )
+    reason = None
+    if info.size != locked.size_bytes:
+        reason = f"Größe {info.size} Bytes statt angekündigter {locked.size_bytes} Bytes."
+    elif info.content_type.split(";", 1)[0].strip().lower() != locked.declared_type:
+        reason = f"Typ {info.content_type} statt angekündigtem {locked.declared_type}."
+    if reason is not None:
+        await queries.mark_rejected(conn, attachment_id=attachment_id, reason=reason)
+        status = "rejected"
+    else:
+        await queries.mark_uploaded(conn, attachment_id=attachment_id)
+        await events.record(conn, "attachment.uploaded", aggregate_id=attachment_id)
+        status = "uploaded"
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="attachment.completed",
+        competition_id=entry.competition_id,
+        subject_type="attachment",
+        subject_id=attachment_id,
+        data={"status": status},
+    )
+    return status
+
+
+async def download(
+    conn: asyncpg.Connection, storage: Storage, principal: Principal, attachment_id: uuid.UUID
+) -> schemas.Download:
+    attachment, _, role = await access(conn, principal, attachment_id)
+    readable = ("uploaded", "verified", "rejected") if role == "member" else ("verified",)
+    if attachment.status not in readable:
+        raise Conflict(
+            "Der Anhang ist noch nicht verfügbar (Status: " + attachment.status + ").",
+            code="not_available",
+        )
+    link = await storage.presign_get(
+        key=attachment.object_key, filename=attachment.filename, expires_in=DOWNLOAD_SECONDS
+    )
+    return schemas.Download(url=link.url, expires_at=competitions.berlin(link.expires_at))
+
+
+async def delete(conn: asyncpg.Connection, principal: Principal, attachment_id: uuid.UUID) -> None:
+    _attachment, entry, role = await access(conn, principal, attachment_id)
+    if role != "member":
+        raise NotFound("Anhang nicht gefunden.")
+    if not entries.editable(entry):
+        raise Conflict("Der Beitrag kann nicht mehr geändert werden.", code="not_editable")
+    await queries.mark_deleted(conn, attachment_id=attachment_id)
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="attachment.deleted",
+        competition_id=entry.competition_id,
+        subject_type="attachment",
+        subject_id=attachment_id,
+    )
+
+
+def to_response(row: AttachmentRow) -> schemas.Attachment:
+    return schemas.Attachment(
+        id=row.id,
+        entry_id=row.entry_id,
+        filename=row.filename,
+        content_type=row.declared_type,
+        size_bytes=row.size_bytes,
+        status=row.status,
+        sha256=row.sha256,
+        detected_type=row.sniffed_type,
+        reject_reason=row.reject_reason,
+        created_at=competitions.berlin(row.created_at),
+        verified_at=competitions.berlin(row.verified_at) if row.verified_at else None,
+    )
+
+
+# Worker side: verification and clean-up.
+
+
+async def on_uploaded(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
+    """Stream the object, hash it, sniff its type; verified or rejected with a reason."""
+    assert event.aggregate_id is not None
+    attachment = await queries.get_attachment(
+        conn, attachment_id=event.aggregate_id, for_update=True
+    )
+    if attachment is None or attachment.status != "uploaded":
+        return
+    storage: Storage = services.storage
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as local:
+        digest = await storage.copy_to(key=attachment.object_key, sink=local)
+        size = local.tell()
+        detected, label = sniff.sniff(local, declared=attachment.declared_type)
+    declared_label = sniff.ALLOWED.get(attachment.declared_type, attachment.declared_type)
+    reason = None
+    if size != attachment.size_bytes:
+        reason = f"Die Datei hat {size} statt {attachment.size_bytes} Bytes."
+    elif detected != attachment.declared_type:
+        reason = f"Der Inhalt ist kein {declared_label} (erkannt: {label})."
+    elif attachment.declared_sha256 and attachment.declared_sha256 != digest:
+        reason = "Die SHA-256-Prüfsumme stimmt nicht mit der angekündigten überein."
+    if reason is None:
+        await queries.mark_verified(
+            conn, attachment_id=attachment.id, sha256=digest, sniffed_type=detected or ""
+        )
+    else:
+        await queries.mark_rejected(
+            conn, attachment_id=attachment.id, reason=reason, sha256=digest, sniffed_type=detected
+        )
+
+
+async def clean_up(conn: asyncpg.Connection, storage: Storage, *, batch: int = 100) -> int:
+    """Expire uploads never completed, remove objects of deleted and expired attachments."""
+    await queries.expire_abandoned(conn, grace_seconds=600)
+    claimed = await queries.claim_removable(conn, limit=batch)
+    for _, key in claimed:
+        await storage.delete(key=key)  # deleting a missing object is not an error in S3
+    if claimed:
+        await queries.mark_removed(conn, attachment_ids=[i for i, _ in claimed])
+    return len(claimed)

@@ -1,0 +1,62 @@
+"""Company endpoints: members only."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, Response, get, patch, post
+
+from competition.auth import Conn, User
+from competition.companies import queries, schemas, service
+from competition.competitions.routes import IfMatch, parse_if_match
+
+
+class CompanyController(Controller):
+    path = "/companies"
+    tags = ["Unternehmen"]
+
+    @post("/", status_code=201)
+    async def create(self, data: schemas.CompanyCreate, user: User, conn: Conn) -> schemas.Company:
+        """Create a company profile; the caller becomes its owner."""
+        company = await service.create(conn, user, data)
+        return await service.to_response(conn, company)
+
+    @get("/{company_id:uuid}")
+    async def read(self, company_id: uuid.UUID, user: User, conn: Conn) -> schemas.Company:
+        """The company with its members (members only)."""
+        await service.require_member(conn, user, company_id)
+        company = await queries.get_company(conn, company_id=company_id)
+        assert company is not None
+        return await service.to_response(conn, company)
+
+    @patch("/{company_id:uuid}")
+    async def update(
+        self,
+        company_id: uuid.UUID,
+        data: schemas.CompanyUpdate,
+        user: User,
+        conn: Conn,
+        if_match: IfMatch = None,
+    ) -> schemas.Company:
+        """Change the company profile (members; `If-Match` with the version)."""
+        company = await service.update(
+            conn, user, company_id, data, if_match=parse_if_match(if_match)
+        )
+        return await service.to_response(conn, company)
+
+    @post("/{company_id:uuid}/members", status_code=201)
+    async def add_member(
+        self, company_id: uuid.UUID, data: schemas.MemberAdd, user: User, conn: Conn
+    ) -> Response[schemas.MemberAdded]:
+        """Add an existing account (201) or invite the address by mail (202); owner only."""
+        result = await service.add_member(conn, user, company_id, data.email)
+        return Response(result, status_code=201 if result.status == "added" else 202)
+
+
+@get("/me/companies", tags=["Unternehmen"])
+async def my_companies(user: User, conn: Conn) -> list[schemas.Company]:
+    """The companies the caller is a member of."""
+    return [
+        await service.to_response(conn, c)
+        for c in await queries.list_companies_of(conn, account_id=user.account_id)
+    ]

@@ -1,0 +1,381 @@
+"""Competition rules: who may see and change a competition, its structure, its phases.
+
+Every transition is checked against the current phase under a row lock, emits an event and is
+written to the audit log. Deadlines are decided by the database clock (`now()` in SQL), shown in
+Europe/Berlin.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from competition.audit import service as audit
+from competition.auth import Principal
+from competition.competitions import phases, queries, schemas
+from competition.competitions.queries import CompetitionRow
+from competition.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+)
+from competition.events import service as events
+from competition.localization import BERLIN
+
+DEFAULT_TIE_BREAK = ["median", "highest_weight_criterion", "top_marks"]
+FROZEN_WHEN_OPEN = (
+    "categories",
+    "criteria",
+    "eligible_districts",
+    "reviews_per_entry",
+    "blind_judging",
+    "tie_break",
+)
+
+
+def berlin(moment: datetime) -> datetime:
+    """Times without an offset are meant in Germany; all are returned in Europe/Berlin."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=BERLIN)
+    return moment.astimezone(BERLIN)
+
+
+def _parse_id(id_or_slug: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(id_or_slug)
+    except ValueError:
+        return None
+
+
+async def visible(
+    conn: asyncpg.Connection, principal: Principal | None, id_or_slug: str | uuid.UUID
+) -> tuple[CompetitionRow, bool]:
+    """The competition if the caller may see it, with whether the caller organises it.
+    Drafts exist only for their organisers: everyone else gets 404, not 403."""
+    competition_id = id_or_slug if isinstance(id_or_slug, uuid.UUID) else _parse_id(id_or_slug)
+    if competition_id is not None:
+        row = await queries.get_competition(conn, competition_id=competition_id)
+    else:
+        row = await queries.get_competition_by_slug(conn, slug=str(id_or_slug))
+    if row is None:
+        raise NotFound("Wettbewerb nicht gefunden.")
+    organiser = principal is not None and await queries.is_organiser(
+        conn, competition_id=row.id, account_id=principal.account_id
+    )
+    if row.phase == "draft" and not organiser:
+        raise NotFound("Wettbewerb nicht gefunden.")
+    return row, organiser
+
+
+async def require_organiser(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+) -> CompetitionRow:
+    row, organiser = await visible(conn, principal, competition_id)
+    if not organiser:
+        raise Forbidden("Nur die Organisation dieses Wettbewerbs darf das.")
+    return row
+
+
+def _validate_structure(
+    *,
+    opens: datetime | None,
+    closes: datetime | None,
+    categories: list[schemas.CategoryIn] | None,
+    criteria: list[schemas.CriterionIn] | None,
+    tie_break: list[str] | None,
+    criterion_keys: set[str],
+    max_file: int | None,
+    max_entry: int | None,
+) -> None:
+    problems: list[FieldError] = []
+    if opens is not None and closes is not None and closes <= opens:
+        problems.append(
+            FieldError("submission_closes_at", "Der Einsendeschluss muss nach dem Start liegen.")
+        )
+    if categories is not None and len({c.slug for c in categories}) != len(categories):
+        problems.append(FieldError("categories", "Jede Kategorie braucht einen eigenen Slug."))
+    if criteria is not None:
+        if len({c.key for c in criteria}) != len(criteria):
+            problems.append(
+                FieldError("criteria", "Jedes Kriterium braucht einen eigenen Schlüssel.")
+            )
+        for i, c in enumerate(criteria):
+            if c.max <= c.min:
+                problems.append(FieldError(f"criteria[{i}].max", "max muss größer als min sein."))
+        criterion_keys = {c.key for c in criteria}
+    for i, rule in enumerate(tie_break or []):
+        if rule.startswith("criterion:") and rule.split(":", 1)[1] not in criterion_keys:
+            problems.append(FieldError(f"tie_break[{i}]", f"Unbekanntes Kriterium in „{rule}“."))
+    if max_file is not None and max_entry is not None and max_entry < max_file:
+        problems.append(
+            FieldError(
+                "max_entry_bytes", "Die Grenze je Beitrag muss mindestens die je Datei sein."
+            )
+        )
+    if problems:
+        raise Invalid("Die Eingaben sind ungültig.", fields=problems)
+
+
+async def create(
+    conn: asyncpg.Connection, principal: Principal, data: schemas.CompetitionCreate
+) -> uuid.UUID:
+    if not principal.is_organiser:
+        raise Forbidden("Nur Organisatorinnen und Organisatoren legen Wettbewerbe an.")
+    opens, closes = berlin(data.submission_opens_at), berlin(data.submission_closes_at)
+    max_file = data.max_file_bytes or 50 * 1024**2
+    max_entry = data.max_entry_bytes or 200 * 1024**2
+    tie_break = data.tie_break if data.tie_break is not None else DEFAULT_TIE_BREAK
+    _validate_structure(
+        opens=opens,
+        closes=closes,
+        categories=data.categories,
+        criteria=data.criteria,
+        tie_break=tie_break,
+        criterion_keys=set(),
+        max_file=max_file,
+        max_entry=max_entry,
+    )
+    description = data.description or schemas.LocalizedText(de="", en="")
+    competition_id = await queries.insert_competition(
+        conn,
+        values={
+            "slug": data.slug,
+            "title": {"de": data.title.de, "en": data.title.en},
+            "description": {"de": description.de, "en": description.en},
+            "submission_opens_at": opens,
+            "submission_closes_at": closes,
+            "auto_open": data.auto_open,
+            "reviews_per_entry": data.reviews_per_entry,
+            "blind_judging": data.blind_judging,
+            "eligible_districts": sorted(set(data.eligible_districts)),
+            "tie_break": tie_break,
+            "max_file_bytes": max_file,
+            "max_entry_bytes": max_entry,
+            "max_attachments": data.max_attachments or 10,
+            "created_by": principal.account_id,
+        },
+    )
+    if competition_id is None:
+        raise Conflict(f"Der Slug „{data.slug}“ ist bereits vergeben.", code="slug_taken")
+    await _write_structure(conn, competition_id, data.categories, data.criteria)
+    await queries.add_organiser(
+        conn, competition_id=competition_id, account_id=principal.account_id
+    )
+    await events.record(conn, "competition.created", aggregate_id=competition_id)
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="competition.created",
+        competition_id=competition_id,
+        subject_type="competition",
+        subject_id=competition_id,
+        data={"slug": data.slug},
+    )
+    return competition_id
+
+
+async def _write_structure(
+    conn: asyncpg.Connection,
+    competition_id: uuid.UUID,
+    categories: list[schemas.CategoryIn] | None,
+    criteria: list[schemas.CriterionIn] | None,
+) -> None:
+    if categories is not None:
+        await queries.replace_categories(
+            conn,
+            competition_id=competition_id,
+            categories=[(c.slug, {"de": c.name.de, "en": c.name.en}) for c in categories],
+        )
+    if criteria is not None:
+        await queries.replace_criteria(
+            conn,
+            competition_id=competition_id,
+            criteria=[
+                (c.key, {"de": c.name.de, "en": c.name.en}, c.weight, c.min, c.max)
+                for c in criteria
+            ],
+        )
+
+
+async def update(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    data: schemas.CompetitionUpdate,
+    *,
+    if_match: int | None,
+) -> None:
+    await require_organiser(conn, principal, competition_id)
+    row = await queries.get_competition(conn, competition_id=competition_id, for_update=True)
+    assert row is not None
+    if if_match is not None and if_match != row.version:
+        raise PreconditionFailed(
+            "Der Wettbewerb wurde inzwischen geändert. Bitte neu laden.", code="version_conflict"
+        )
+    sent = {f for f in data.__struct_fields__ if getattr(data, f) is not None}
+    frozen = sorted(sent & set(FROZEN_WHEN_OPEN))
+    if row.phase != "draft" and frozen:
+        raise Conflict(
+            "Die Struktur ist seit der Öffnung eingefroren: " + ", ".join(frozen) + ".",
+            code="structure_frozen",
+        )
+    opens = (
+        berlin(data.submission_opens_at) if data.submission_opens_at else row.submission_opens_at
+    )
+    closes = (
+        berlin(data.submission_closes_at) if data.submission_closes_at else row.submission_closes_at
+    )
+    criteria_keys = {
+        c.key for c in await queries.list_criteria(conn, competition_id=competition_id)
+    }
+    _validate_structure(
+        opens=opens,
+        closes=closes,
+        categories=data.categories,
+        criteria=data.criteria,
+        tie_break=data.tie_break,
+        criterion_keys=criteria_keys,
+        max_file=data.max_file_bytes or row.max_file_bytes,
+        max_entry=data.max_entry_bytes or row.max_entry_bytes,
+    )
+    changes: dict[str, Any] = {}
+    for field in sent - {"categories", "criteria"}:
+        value = getattr(data, field)
+        if field in ("title", "description"):
+            value = {"de": value.de, "en": value.en}
+        elif field in ("submission_opens_at", "submission_closes_at"):
+            value = berlin(value)
+        elif field == "eligible_districts":
+            value = sorted(set(value))
+        changes[field] = value
+    await queries.update_competition(conn, competition_id=competition_id, changes=changes)
+    await _write_structure(conn, competition_id, data.categories, data.criteria)
+    if data.categories is not None or data.criteria is not None:
+        await conn.execute(
+            "UPDATE competition SET version = version + 1 WHERE id = $1 AND $2",
+            competition_id,
+            not changes,
+        )
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="competition.updated",
+        competition_id=competition_id,
+        subject_type="competition",
+        subject_id=competition_id,
+        data={"fields": sorted(sent)},
+    )
+
+
+async def _transition(
+    conn: asyncpg.Connection, row: CompetitionRow, target: str, actor_id: uuid.UUID | None
+) -> None:
+    if not await queries.set_phase(conn, competition_id=row.id, phase=target, from_phase=row.phase):
+        raise Conflict("Der Wettbewerb hat inzwischen die Phase gewechselt.", code="phase_changed")
+    payload = {"from": row.phase, "to": target, "by": str(actor_id) if actor_id else "clock"}
+    await events.record(conn, "competition.phase_changed", aggregate_id=row.id, payload=payload)
+    await audit.record(
+        conn,
+        actor_id=actor_id,
+        action="competition.phase_changed",
+        competition_id=row.id,
+        subject_type="competition",
+        subject_id=row.id,
+        data=payload,
+    )
+
+
+async def change_phase(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, target: str
+) -> None:
+    await require_organiser(conn, principal, competition_id)
+    row = await queries.get_competition(conn, competition_id=competition_id, for_update=True)
+    assert row is not None
+    if target == "published":
+        raise Conflict(
+            "Veröffentlicht wird über POST /competitions/{id}/publish, mit Siegern.",
+            code="use_publish",
+        )
+    if not phases.allowed(row.phase, target):
+        names = phases.PHASE_NAMES
+        raise Conflict(
+            f"Von „{names[row.phase]['de']}“ geht es nicht zu „{names[target]['de']}“.",
+            code="illegal_transition",
+        )
+    if target == "open":
+        still_open: bool = await conn.fetchval(
+            "SELECT $1::timestamptz > now()", row.submission_closes_at
+        )
+        if not still_open:
+            raise Conflict(
+                "Der Einsendeschluss liegt in der Vergangenheit; bitte zuerst verschieben.",
+                code="deadline_passed",
+            )
+    await _transition(conn, row, target, principal.account_id)
+
+
+async def apply_due_transitions(conn: asyncpg.Connection) -> int:
+    """The clock's transitions (cron): scheduled openings and deadlines."""
+    done = 0
+    for competition_id, _, target in await queries.due_transitions(conn):
+        row = await queries.get_competition(conn, competition_id=competition_id)
+        assert row is not None
+        await _transition(conn, row, target, None)
+        done += 1
+    return done
+
+
+async def to_response(
+    conn: asyncpg.Connection, row: CompetitionRow, *, is_organiser: bool
+) -> schemas.Competition:
+    categories = await queries.list_categories(conn, competition_id=row.id)
+    criteria = await queries.list_criteria(conn, competition_id=row.id)
+    return schemas.Competition(
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        description=row.description,
+        phase=row.phase,
+        phase_name=phases.PHASE_NAMES[row.phase],
+        submission_opens_at=berlin(row.submission_opens_at),
+        submission_closes_at=berlin(row.submission_closes_at),
+        submissions_open=row.submissions_open,
+        auto_open=row.auto_open,
+        reviews_per_entry=row.reviews_per_entry,
+        blind_judging=row.blind_judging,
+        eligible_districts=row.eligible_districts,
+        categories=[schemas.Category(slug=c.slug, name=c.name) for c in categories],
+        criteria=[
+            schemas.Criterion(
+                key=c.key, name=c.name, weight=c.weight, min=c.min_score, max=c.max_score
+            )
+            for c in criteria
+        ],
+        tie_break=row.tie_break,
+        max_file_bytes=row.max_file_bytes,
+        max_entry_bytes=row.max_entry_bytes,
+        max_attachments=row.max_attachments,
+        version=row.version,
+        created_at=berlin(row.created_at),
+        updated_at=berlin(row.updated_at),
+        is_organiser=is_organiser,
+    )
+
+
+def summary(row: CompetitionRow) -> schemas.CompetitionSummary:
+    return schemas.CompetitionSummary(
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        phase=row.phase,
+        phase_name=phases.PHASE_NAMES[row.phase],
+        submission_opens_at=berlin(row.submission_opens_at),
+        submission_closes_at=berlin(row.submission_closes_at),
+        submissions_open=row.submissions_open,
+    )

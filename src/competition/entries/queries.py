@@ -1,0 +1,222 @@
+"""SQL of entries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from competition.structs import Row
+
+
+class EntryRow(Row, frozen=True):
+    id: uuid.UUID
+    competition_id: uuid.UUID
+    company_id: uuid.UUID
+    company_name: str
+    company_district: str
+    category: str
+    title: str
+    summary: str
+    description: str
+    status: str
+    version: int
+    eligible: bool
+    eligibility_reason: str
+    submitted_at: datetime | None
+    withdrawn_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    phase: str
+    submission_closes_at: datetime
+    submissions_open: bool
+
+
+# `submissions_open` comes from the database clock; it decides every deadline question.
+_ENTRY = """
+    e.id, e.competition_id, e.company_id, co.name AS company_name, co.district AS company_district,
+    cat.slug AS category, e.title, e.summary, e.description, e.status, e.version, e.eligible,
+    e.eligibility_reason, e.submitted_at, e.withdrawn_at, e.created_at, e.updated_at, c.phase,
+    c.submission_closes_at,
+    (c.phase = 'open' AND now() < c.submission_closes_at) AS submissions_open
+"""
+_FROM = """
+    FROM entry e
+    JOIN competition c ON c.id = e.competition_id
+    JOIN company co ON co.id = e.company_id
+    JOIN category cat ON cat.id = e.category_id
+"""
+
+
+def _entry(record: asyncpg.Record | None) -> EntryRow | None:
+    return EntryRow(**dict(record)) if record else None
+
+
+async def insert_entry(
+    conn: asyncpg.Connection,
+    *,
+    competition_id: uuid.UUID,
+    company_id: uuid.UUID,
+    category_id: uuid.UUID,
+    title: str,
+    summary: str,
+    description: str,
+    eligible: bool,
+    eligibility_reason: str,
+    created_by: uuid.UUID,
+) -> uuid.UUID:
+    entry_id: uuid.UUID = await conn.fetchval(
+        """INSERT INTO entry (competition_id, company_id, category_id, title, summary, description,
+                              eligible, eligibility_reason, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id""",
+        competition_id,
+        company_id,
+        category_id,
+        title,
+        summary,
+        description,
+        eligible,
+        eligibility_reason,
+        created_by,
+    )
+    return entry_id
+
+
+async def get_entry(
+    conn: asyncpg.Connection, *, entry_id: uuid.UUID, for_update: bool = False
+) -> EntryRow | None:
+    lock = " FOR UPDATE OF e" if for_update else ""
+    return _entry(await conn.fetchrow(f"SELECT {_ENTRY} {_FROM} WHERE e.id = $1{lock}", entry_id))
+
+
+async def category_id(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID, slug: str
+) -> uuid.UUID | None:
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT id FROM category WHERE competition_id = $1 AND slug = $2", competition_id, slug
+    )
+    return found
+
+
+async def update_content(
+    conn: asyncpg.Connection,
+    *,
+    entry_id: uuid.UUID,
+    category_id: uuid.UUID | None,
+    title: str | None,
+    summary: str | None,
+    description: str | None,
+) -> None:
+    await conn.execute(
+        """UPDATE entry SET category_id = coalesce($2, category_id), title = coalesce($3, title),
+                  summary = coalesce($4, summary), description = coalesce($5, description),
+                  version = version + 1, updated_at = now()
+           WHERE id = $1""",
+        entry_id,
+        category_id,
+        title,
+        summary,
+        description,
+    )
+
+
+async def set_submitted(
+    conn: asyncpg.Connection, *, entry_id: uuid.UUID, eligible: bool, reason: str
+) -> None:
+    await conn.execute(
+        """UPDATE entry SET status = 'submitted', submitted_at = now(), withdrawn_at = NULL,
+                  eligible = $2, eligibility_reason = $3, version = version + 1, updated_at = now()
+           WHERE id = $1""",
+        entry_id,
+        eligible,
+        reason,
+    )
+
+
+async def set_eligibility(
+    conn: asyncpg.Connection, *, entry_id: uuid.UUID, eligible: bool, reason: str
+) -> None:
+    await conn.execute(
+        "UPDATE entry SET eligible = $2, eligibility_reason = $3 WHERE id = $1",
+        entry_id,
+        eligible,
+        reason,
+    )
+
+
+async def set_withdrawn(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> None:
+    await conn.execute(
+        """UPDATE entry SET status = 'withdrawn', withdrawn_at = now(), version = version + 1,
+                  updated_at = now()
+           WHERE id = $1""",
+        entry_id,
+    )
+
+
+async def list_for_account(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> list[EntryRow]:
+    rows = await conn.fetch(
+        f"""SELECT {_ENTRY} {_FROM}
+            JOIN company_member m ON m.company_id = e.company_id AND m.account_id = $1
+            ORDER BY e.updated_at DESC""",
+        account_id,
+    )
+    return [EntryRow(**dict(r)) for r in rows]
+
+
+async def list_for_competition(
+    conn: asyncpg.Connection,
+    *,
+    competition_id: uuid.UUID,
+    category: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> list[EntryRow]:
+    rows = await conn.fetch(
+        f"""SELECT {_ENTRY} {_FROM}
+            WHERE e.competition_id = $1 AND ($2::text IS NULL OR cat.slug = $2)
+              AND ($3::text IS NULL OR e.status = $3)
+            ORDER BY cat.position, e.created_at
+            LIMIT $4 OFFSET $5""",
+        competition_id,
+        category,
+        status,
+        limit,
+        offset,
+    )
+    return [EntryRow(**dict(r)) for r in rows]
+
+
+class ReminderRow(Row, frozen=True):
+    entry_id: uuid.UUID
+    entry_title: str
+    competition_title: dict[str, str]
+    closes_at: datetime
+    window: str
+    account_id: uuid.UUID
+    email: str
+    name: str
+    locale: str
+
+
+async def drafts_due_for_reminder(conn: asyncpg.Connection) -> list[ReminderRow]:
+    """Members of companies with drafts in competitions closing within 72 h; `window` says
+    which reminder is due now (the 24 h one replaces the 72 h one once it is that late)."""
+    rows = await conn.fetch(
+        """
+        SELECT e.id AS entry_id, e.title AS entry_title, c.title AS competition_title,
+               c.submission_closes_at AS closes_at,
+               CASE WHEN c.submission_closes_at - now() <= interval '24 hours'
+                    THEN '24h' ELSE '72h' END AS window,
+               a.id AS account_id, a.email, a.name, a.locale
+        FROM entry e
+        JOIN competition c ON c.id = e.competition_id
+        JOIN company_member m ON m.company_id = e.company_id
+        JOIN account a ON a.id = m.account_id
+        WHERE e.status = 'draft' AND c.phase = 'open'
+          AND c.submission_closes_at > now()
+          AND c.submission_closes_at - now() <= interval '72 hours'
+        """
+    )
+    return [ReminderRow(**dict(r)) for r in rows]

@@ -1,0 +1,89 @@
+"""Request and response bodies of the entry endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from competition.structs import Request, Response
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Summary = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+Description = Annotated[str, msgspec.Meta(max_length=50_000)]
+CategorySlug = Annotated[str, msgspec.Meta(min_length=1, max_length=63)]
+Status = Literal["draft", "submitted", "withdrawn", "disqualified"]
+
+
+class EntryCreate(Request):
+    company_id: uuid.UUID
+    category: CategorySlug
+    title: Title
+    summary: Summary
+    description: Description = ""
+
+
+class EntryUpdate(Request):
+    category: CategorySlug | None = None
+    title: Title | None = None
+    summary: Summary | None = None
+    description: Description | None = None
+
+
+class AttachmentBrief(Response):
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+    status: str
+    reject_reason: str | None
+
+
+class Entry(Response):
+    id: uuid.UUID
+    competition_id: uuid.UUID
+    company_id: uuid.UUID
+    company_name: str
+    category: str
+    title: str
+    summary: str
+    description: str
+    status: str
+    version: int
+    eligible: bool
+    eligibility_reason: str
+    editable: bool
+    submitted_at: datetime | None
+    withdrawn_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    attachments: list[AttachmentBrief]
+
+
+class EntrySummary(Response):
+    id: uuid.UUID
+    competition_id: uuid.UUID
+    company_id: uuid.UUID
+    company_name: str
+    category: str
+    title: str
+    status: str
+    version: int
+    eligible: bool
+    submitted_at: datetime | None
+    updated_at: datetime
+
+
+class Submitted(Response):
+    id: uuid.UUID
+    status: str
+    submitted_at: datetime
+    version: int
+
+
+class Withdrawn(Response):
+    id: uuid.UUID
+    status: str
+    version: int

@@ -1,0 +1,119 @@
+"""The whole entrant journey over HTTP, against the real app, worker, object store and SMTP."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.helpers import (
+    PDF_BYTES,
+    PNG_BYTES,
+    account,
+    company_body,
+    login,
+    open_competition,
+    register_via_mail,
+    upload,
+    wait_status,
+)
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+async def test_entrant_journey_from_registration_to_confirmed_submission(
+    client: httpx.AsyncClient,
+    new_client: Callable[[], httpx.AsyncClient],
+    pool: asyncpg.Pool,
+    smtp_server: Any,
+) -> None:
+    await account(pool, "orga@wettbewerb.test", "Olivia Orga", organiser=True)
+    organiser = await login(new_client(), "orga@wettbewerb.test")
+    competition = await open_competition(organiser)
+    assert competition["phase"] == "open"
+    assert competition["submissions_open"] is True
+
+    entrant = await register_via_mail(client, smtp_server, "erik@zulieferer.example", "Erik")
+    colleague = await register_via_mail(
+        new_client(), smtp_server, "clara@zulieferer.example", "Clara"
+    )
+    smtp_server.clear()
+
+    r = await entrant.post("/api/v1/companies", json=company_body())
+    assert r.status_code == 201, r.text
+    company = r.json()
+    r = await entrant.post(
+        f"/api/v1/companies/{company['id']}/members", json={"email": "clara@zulieferer.example"}
+    )
+    assert (r.status_code, r.json()["status"]) == (201, "added")
+    added = await smtp_server.wait_for(1, timeout=20)
+    assert [(m.message["To"], m.message["Subject"]) for m in added] == [
+        ("clara@zulieferer.example", "Sie sind jetzt Mitglied von Muster Zulieferer GmbH")
+    ]
+    smtp_server.clear()
+
+    r = await entrant.post(
+        f"/api/v1/competitions/{competition['id']}/entries",
+        json={
+            "company_id": company["id"],
+            "category": "mobilitaet",
+            "title": "Leichtbau-Achsträger aus Rezyklat",
+            "summary": "Ein Achsträger aus recyceltem Aluminium.",
+            "description": "Ausführliche Beschreibung …",
+        },
+    )
+    assert r.status_code == 201, r.text
+    entry = r.json()
+    assert (entry["status"], entry["version"], entry["eligible"]) == ("draft", 1, True)
+    assert entry["eligibility_reason"] == "Sitz in Landkreis Zwickau: teilnahmeberechtigt."
+
+    pdf = await upload(
+        entrant, entry["id"], filename="Konzept.pdf", content_type="application/pdf", data=PDF_BYTES
+    )
+    png = await upload(
+        colleague, entry["id"], filename="Skizze.png", content_type="image/png", data=PNG_BYTES
+    )
+    verified_pdf = await wait_status(entrant, pdf["id"])
+    verified_png = await wait_status(entrant, png["id"])
+    assert (verified_pdf["status"], verified_pdf["detected_type"]) == (
+        "verified",
+        "application/pdf",
+    )
+    assert (verified_png["status"], verified_png["detected_type"]) == ("verified", "image/png")
+    assert verified_pdf["sha256"] == hashlib.sha256(PDF_BYTES).hexdigest()
+    assert verified_png["size_bytes"] == len(PNG_BYTES)
+
+    r = await entrant.post(f"/api/v1/entries/{entry['id']}/submit")
+    assert r.status_code == 200, r.text
+    submitted = r.json()
+    assert submitted["status"] == "submitted"
+    assert submitted["submitted_at"].endswith(("+01:00", "+02:00"))  # Europe/Berlin
+
+    mails = await smtp_server.wait_for(2, timeout=20)
+    await asyncio.sleep(1.5)  # a duplicate would arrive within this grace period
+    confirmations = [
+        m
+        for m in smtp_server.messages
+        if m.message["Subject"] == "Eingangsbestätigung: Leichtbau-Achsträger aus Rezyklat"
+    ]
+    assert sorted(m.message["To"] for m in confirmations) == [
+        "clara@zulieferer.example",
+        "erik@zulieferer.example",
+    ]
+    assert len(smtp_server.messages) == len(mails) == 2
+
+    # Submitting again is harmless and sends nothing more.
+    r = await entrant.post(f"/api/v1/entries/{entry['id']}/submit")
+    assert r.status_code == 200
+    await asyncio.sleep(1.0)
+    assert len(smtp_server.messages) == 2
+
+    r = await organiser.get(f"/api/v1/competitions/{competition['id']}/entries?status=submitted")
+    assert [e["id"] for e in r.json()] == [entry["id"]]
+    r = await entrant.get(f"/api/v1/entries/{entry['id']}")
+    assert sorted(a["status"] for a in r.json()["attachments"]) == ["verified", "verified"]
