@@ -1,0 +1,196 @@
+"""Attachments against the real object store: the store enforces what was signed, the worker
+decides by the bytes, and the API never carries file contents."""
+
+from __future__ import annotations
+
+import asyncio
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from competition.auth import Services
+from competition.config import Settings
+from tests.helpers import (
+    PDF_BYTES,
+    Session,
+    account,
+    company_body,
+    login,
+    open_competition,
+    upload,
+    wait_status,
+)
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+@pytest.fixture
+async def draft(
+    client: httpx.AsyncClient, new_client: Callable[[], httpx.AsyncClient], pool: asyncpg.Pool
+) -> tuple[Session, dict[str, Any]]:
+    await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
+    await account(pool, "erik@firma-a.example", "Erik")
+    organiser = await login(new_client(), "orga@wettbewerb.test")
+    competition = await open_competition(organiser, max_file_bytes=4 * 1024**2)
+    entrant = await login(client, "erik@firma-a.example")
+    company = (await entrant.post("/api/v1/companies", json=company_body())).json()
+    r = await entrant.post(
+        f"/api/v1/competitions/{competition['id']}/entries",
+        json={"company_id": company["id"], "category": "energie", "title": "T", "summary": "S"},
+    )
+    return entrant, r.json()
+
+
+async def announce(session: Session, entry_id: str, **body: Any) -> httpx.Response:
+    return await session.post(f"/api/v1/entries/{entry_id}/attachments", json=body)
+
+
+async def test_store_refuses_a_body_larger_than_declared(
+    draft: tuple[Session, dict[str, Any]],
+) -> None:
+    entrant, entry = draft
+    r = await announce(
+        entrant, entry["id"], filename="a.pdf", content_type="application/pdf", size_bytes=1000
+    )
+    created = r.json()
+    async with httpx.AsyncClient() as store:
+        refused = await store.put(
+            created["upload"]["url"],
+            content=b"%PDF-" + b"x" * 2000,
+            headers={"Content-Type": "application/pdf"},
+        )
+    assert refused.status_code == 403
+    r = await entrant.post(f"/api/v1/attachments/{created['id']}/complete")
+    assert (r.status_code, r.json()["error"]) == (409, "upload_missing")
+
+
+async def test_store_refuses_another_content_type(draft: tuple[Session, dict[str, Any]]) -> None:
+    entrant, entry = draft
+    data = b"%PDF-1.4 tiny"
+    created = (
+        await announce(
+            entrant,
+            entry["id"],
+            filename="a.pdf",
+            content_type="application/pdf",
+            size_bytes=len(data),
+        )
+    ).json()
+    async with httpx.AsyncClient() as store:
+        refused = await store.put(
+            created["upload"]["url"], content=data, headers={"Content-Type": "text/html"}
+        )
+    assert refused.status_code == 403
+    r = await entrant.get(f"/api/v1/attachments/{created['id']}")
+    assert r.json()["status"] == "pending"
+
+
+async def test_pdf_whose_bytes_are_html_ends_rejected(
+    draft: tuple[Session, dict[str, Any]],
+) -> None:
+    entrant, entry = draft
+    html = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
+    created = await upload(
+        entrant, entry["id"], filename="rechnung.pdf", content_type="application/pdf", data=html
+    )
+    decided = await wait_status(entrant, created["id"])
+    assert decided["status"] == "rejected"
+    assert decided["reject_reason"] == "Der Inhalt ist kein PDF (erkannt: HTML)."
+    # A rejected file cannot be submitted as part of the entry: it does not block either.
+    r = await entrant.post(f"/api/v1/entries/{entry['id']}/submit")
+    assert r.status_code == 200
+
+
+async def test_disallowed_type_and_size_are_422(draft: tuple[Session, dict[str, Any]]) -> None:
+    entrant, entry = draft
+    r = await announce(
+        entrant,
+        entry["id"],
+        filename="x.exe",
+        content_type="application/x-msdownload",
+        size_bytes=10,
+    )
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["fields"]] == ["content_type"]
+    r = await announce(
+        entrant,
+        entry["id"],
+        filename="big.mp4",
+        content_type="video/mp4",
+        size_bytes=4 * 1024**2 + 1,
+    )
+    assert r.status_code == 422
+    assert r.json()["fields"] == [{"field": "size_bytes", "message": "Höchstens 4,0 MB je Datei."}]
+
+
+async def test_api_never_carries_file_bytes(
+    draft: tuple[Session, dict[str, Any]], settings: Settings
+) -> None:
+    entrant, entry = draft
+    # Three times the API's own body limit: only possible because the bytes bypass the API.
+    big = b"%PDF-1.7\n" + b"0" * (3 * settings.max_body_bytes)
+    created = await upload(
+        entrant, entry["id"], filename="Bericht.pdf", content_type="application/pdf", data=big
+    )
+    assert urlsplit(created["upload"]["url"]).netloc == urlsplit(settings.s3_endpoint).netloc
+    assert (await wait_status(entrant, created["id"]))["status"] == "verified"
+
+    r = await entrant.get(f"/api/v1/attachments/{created['id']}/download")
+    link = r.json()
+    assert urlsplit(link["url"]).netloc == urlsplit(settings.s3_endpoint).netloc
+    async with httpx.AsyncClient() as store:
+        got = await store.get(link["url"])
+    assert got.status_code == 200
+    assert got.content == big
+    assert got.headers["content-disposition"] == "attachment; filename*=UTF-8''Bericht.pdf"
+
+
+async def test_deleted_and_abandoned_uploads_are_removed_from_the_store(
+    draft: tuple[Session, dict[str, Any]], pool: asyncpg.Pool, services: Services
+) -> None:
+    entrant, entry = draft
+    kept = await upload(
+        entrant, entry["id"], filename="a.pdf", content_type="application/pdf", data=PDF_BYTES
+    )
+    gone = await upload(
+        entrant, entry["id"], filename="b.pdf", content_type="application/pdf", data=PDF_BYTES
+    )
+    abandoned = (
+        await announce(
+            entrant, entry["id"], filename="c.pdf", content_type="application/pdf", size_bytes=5
+        )
+    ).json()
+    async with httpx.AsyncClient() as store:
+        await store.put(
+            abandoned["upload"]["url"],
+            content=b"%PDF-",
+            headers=abandoned["upload"]["headers"],
+        )
+    assert (await entrant.delete(f"/api/v1/attachments/{gone['id']}")).status_code == 204
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE attachment SET upload_expires_at = now() - interval '1 hour' WHERE id = $1",
+            abandoned["id"],
+        )
+    # The worker's periodic clean-up removes both objects; the verified one stays.
+    for _ in range(100):
+        async with pool.acquire() as conn:
+            removed = await conn.fetchval(
+                "SELECT count(*) FROM attachment WHERE object_removed_at IS NOT NULL"
+            )
+        if removed == 2:
+            break
+        await asyncio.sleep(0.1)
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT id, object_key, status FROM attachment")
+    keys = {str(r["id"]): r["object_key"] for r in rows}
+    assert sorted(r["status"] for r in rows) == ["deleted", "expired", "verified"]
+    assert await services.storage.head(key=keys[gone["id"]]) is None
+    assert await services.storage.head(key=keys[abandoned["id"]]) is None
+    assert (await services.storage.head(key=keys[kept["id"]])) is not None
+    assert (await entrant.get(f"/api/v1/attachments/{gone['id']}")).status_code == 404

@@ -1,0 +1,308 @@
+"""Entry and competition rules over HTTP: isolation between companies, deadlines on the database
+clock, optimistic concurrency, eligibility, phases, reminders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.helpers import (
+    PDF_BYTES,
+    Session,
+    account,
+    company_body,
+    competition_body,
+    login,
+    open_competition,
+    register_via_mail,
+    upload,
+)
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+class World:
+    organiser: Session
+    competition: dict[str, Any]
+    a: Session
+    b: Session
+    company_a: dict[str, Any]
+    company_b: dict[str, Any]
+    entry_a: dict[str, Any]
+    entry_b: dict[str, Any]
+
+
+async def make_entry(
+    session: Session, competition_id: str, company_id: str, title: str
+) -> dict[str, Any]:
+    r = await session.post(
+        f"/api/v1/competitions/{competition_id}/entries",
+        json={"company_id": company_id, "category": "energie", "title": title, "summary": "S"},
+    )
+    assert r.status_code == 201, r.text
+    entry: dict[str, Any] = r.json()
+    return entry
+
+
+@pytest.fixture
+async def world(
+    client: httpx.AsyncClient, new_client: Callable[[], httpx.AsyncClient], pool: asyncpg.Pool
+) -> World:
+    w = World()
+    await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
+    await account(pool, "anna@firma-a.example", "Anna")
+    await account(pool, "bernd@firma-b.example", "Bernd")
+    w.organiser = await login(new_client(), "orga@wettbewerb.test")
+    w.competition = await open_competition(w.organiser)
+    w.a = await login(client, "anna@firma-a.example")
+    w.b = await login(new_client(), "bernd@firma-b.example")
+    w.company_a = (await w.a.post("/api/v1/companies", json=company_body("A GmbH"))).json()
+    w.company_b = (
+        await w.b.post("/api/v1/companies", json=company_body("B AG", district="chemnitz"))
+    ).json()
+    w.entry_a = await make_entry(w.a, w.competition["id"], w.company_a["id"], "Idee A")
+    w.entry_b = await make_entry(w.b, w.competition["id"], w.company_b["id"], "Idee B")
+    return w
+
+
+async def test_company_a_cannot_read_or_change_company_b(world: World) -> None:
+    w = world
+    attachment_b = await upload(
+        w.b, w.entry_b["id"], filename="b.pdf", content_type="application/pdf", data=PDF_BYTES
+    )
+    eb, cb, ab = w.entry_b["id"], w.company_b["id"], attachment_b["id"]
+    attempts = [
+        ("GET", f"/api/v1/entries/{eb}", None),
+        ("PATCH", f"/api/v1/entries/{eb}", {"title": "gekapert"}),
+        ("POST", f"/api/v1/entries/{eb}/submit", None),
+        ("POST", f"/api/v1/entries/{eb}/withdraw", None),
+        (
+            "POST",
+            f"/api/v1/entries/{eb}/attachments",
+            {"filename": "x.pdf", "content_type": "application/pdf", "size_bytes": 10},
+        ),
+        ("GET", f"/api/v1/attachments/{ab}", None),
+        ("GET", f"/api/v1/attachments/{ab}/download", None),
+        ("POST", f"/api/v1/attachments/{ab}/complete", None),
+        ("DELETE", f"/api/v1/attachments/{ab}", None),
+        ("GET", f"/api/v1/companies/{cb}", None),
+        ("PATCH", f"/api/v1/companies/{cb}", {"name": "gekapert"}),
+        ("POST", f"/api/v1/companies/{cb}/members", {"email": "anna@firma-a.example"}),
+        (
+            "POST",
+            f"/api/v1/competitions/{w.competition['id']}/entries",
+            {"company_id": cb, "category": "energie", "title": "fremd", "summary": "S"},
+        ),
+        ("GET", f"/api/v1/competitions/{w.competition['id']}/entries", None),
+    ]
+    results = []
+    for method, path, body in attempts:
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
+        r = await getattr(w.a, method.lower())(path, **kwargs)
+        results.append((method, path, r.status_code))
+    expected = [(m, p, 404) for m, p, _ in attempts]
+    expected[-1] = (expected[-1][0], expected[-1][1], 403)  # organisers only
+    assert results == expected
+
+    # Nothing changed, and A's own lists show only A.
+    r = await w.b.get(f"/api/v1/entries/{eb}")
+    assert (r.json()["title"], r.json()["status"], r.json()["version"]) == ("Idee B", "draft", 1)
+    assert [a["status"] for a in r.json()["attachments"]] in (["uploaded"], ["verified"])
+    assert [e["title"] for e in (await w.a.get("/api/v1/me/entries")).json()] == ["Idee A"]
+    assert [c["name"] for c in (await w.a.get("/api/v1/me/companies")).json()] == ["A GmbH"]
+
+
+async def test_submit_and_edit_after_deadline_are_409(world: World) -> None:
+    w = world
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    r = await w.organiser.patch(
+        f"/api/v1/competitions/{w.competition['id']}", json={"submission_closes_at": past}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["submissions_open"] is False
+
+    r = await w.a.post(f"/api/v1/entries/{w.entry_a['id']}/submit")
+    assert r.status_code == 409
+    assert r.json()["error"] == "submissions_closed"
+    assert r.json()["detail"].startswith("Die Einreichung ist geschlossen (Einsendeschluss: ")
+    r = await w.a.patch(f"/api/v1/entries/{w.entry_a['id']}", json={"title": "zu spät"})
+    assert (r.status_code, r.json()["error"]) == (409, "submissions_closed")
+    r = await w.a.post(
+        f"/api/v1/entries/{w.entry_a['id']}/attachments",
+        json={"filename": "x.pdf", "content_type": "application/pdf", "size_bytes": 10},
+    )
+    assert (r.status_code, r.json()["error"]) == (409, "not_editable")
+    r = await w.a.post(
+        f"/api/v1/competitions/{w.competition['id']}/entries",
+        json={
+            "company_id": w.company_a["id"],
+            "category": "energie",
+            "title": "neu",
+            "summary": "S",
+        },
+    )
+    assert (r.status_code, r.json()["error"]) == (409, "submissions_closed")
+
+
+async def test_patch_with_stale_version_is_412_and_changes_nothing(world: World) -> None:
+    w = world
+    path = f"/api/v1/entries/{w.entry_a['id']}"
+    r = await w.a.patch(path, json={"summary": "erste Fassung"}, headers={"If-Match": "1"})
+    assert (r.status_code, r.json()["version"]) == (200, 2)
+    r = await w.a.patch(path, json={"summary": "veraltet"}, headers={"If-Match": "1"})
+    assert (r.status_code, r.json()["error"]) == (412, "version_conflict")
+    r = await w.a.get(path)
+    assert (r.json()["summary"], r.json()["version"]) == ("erste Fassung", 2)
+
+
+async def test_ineligible_company_drafts_but_cannot_submit(world: World) -> None:
+    w = world
+    r = await w.a.post(
+        "/api/v1/companies", json=company_body("Leipziger Werk GmbH", district="leipzig")
+    )
+    company = r.json()
+    entry = await make_entry(w.a, w.competition["id"], company["id"], "Idee L")
+    reason = (
+        "Der Unternehmenssitz (Leipzig) liegt nicht im Teilnahmegebiet (Chemnitz, "
+        "Erzgebirgskreis, Landkreis Mittelsachsen, Vogtlandkreis, Landkreis Zwickau)."
+    )
+    assert (entry["eligible"], entry["eligibility_reason"]) == (False, reason)
+    r = await w.a.post(f"/api/v1/entries/{entry['id']}/submit")
+    assert r.status_code == 409
+    assert r.json() == {"error": "ineligible", "detail": reason}
+    assert (await w.a.get(f"/api/v1/entries/{entry['id']}")).json()["status"] == "draft"
+
+
+async def test_phase_rules(world: World, pool: asyncpg.Pool) -> None:
+    w = world
+    cid = w.competition["id"]
+    r = await w.organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "judging"})
+    assert (r.status_code, r.json()["error"]) == (409, "illegal_transition")
+    r = await w.organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "published"})
+    assert (r.status_code, r.json()["error"]) == (409, "use_publish")
+    r = await w.organiser.patch(
+        f"/api/v1/competitions/{cid}",
+        json={"categories": [{"slug": "neu", "name": {"de": "Neu", "en": "New"}}]},
+    )
+    assert (r.status_code, r.json()["error"]) == (409, "structure_frozen")
+    r = await w.a.post(f"/api/v1/competitions/{cid}/phase", json={"to": "closed"})
+    assert r.status_code == 403
+    r = await w.organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "closed"})
+    assert (r.status_code, r.json()["phase"]) == (200, "closed")
+
+    # A draft is invisible to everyone but its organisers, including other organisers.
+    r = await w.organiser.post("/api/v1/competitions", json=competition_body("geheim-2027"))
+    draft = r.json()
+    await account(pool, "andere@orga.test", "Andere", organiser=True)
+    async with httpx.AsyncClient(
+        transport=w.a.client._transport, base_url="http://testserver"
+    ) as c:
+        other = await login(c, "andere@orga.test")
+        assert (await other.get(f"/api/v1/competitions/{draft['id']}")).status_code == 404
+        r = await other.patch(f"/api/v1/competitions/{draft['id']}", json={"auto_open": True})
+        assert r.status_code == 404
+    assert (await w.a.get("/api/v1/competitions/geheim-2027")).status_code == 404
+    slugs = [c["slug"] for c in (await w.a.get("/api/v1/competitions")).json()]
+    assert slugs == ["ind-2026"]
+    slugs = sorted(c["slug"] for c in (await w.organiser.get("/api/v1/competitions")).json())
+    assert slugs == ["geheim-2027", "ind-2026"]
+
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT kind, payload FROM event WHERE kind = 'competition.phase_changed'
+               ORDER BY created_at"""
+        )
+        audited = await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE action = 'competition.phase_changed'"
+        )
+    assert [(r["payload"]["from"], r["payload"]["to"]) for r in rows] == [
+        ("draft", "open"),
+        ("open", "closed"),
+    ]
+    assert audited == 2
+
+
+async def wait_until(check: Callable[[], Any], timeout: float = 15) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.1)
+
+
+async def test_clock_closes_submissions_at_the_deadline(world: World, pool: asyncpg.Pool) -> None:
+    w = world
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    await w.organiser.patch(
+        f"/api/v1/competitions/{w.competition['id']}", json={"submission_closes_at": soon}
+    )
+
+    async def closed() -> bool:
+        r = await w.a.get(f"/api/v1/competitions/{w.competition['id']}")
+        return bool(r.json()["phase"] == "closed")
+
+    await wait_until(closed)
+    async with pool.acquire() as conn:
+        payload = await conn.fetchval(
+            "SELECT payload FROM event WHERE kind = 'competition.phase_changed' "
+            "AND payload->>'to' = 'closed'"
+        )
+    assert payload == {"from": "open", "to": "closed", "by": "clock"}
+
+
+async def test_reminders_72h_and_24h_each_once(world: World, smtp_server: Any) -> None:
+    w = world
+    smtp_server.clear()
+    in_50h = (datetime.now(UTC) + timedelta(hours=50)).isoformat()
+    await w.organiser.patch(
+        f"/api/v1/competitions/{w.competition['id']}", json={"submission_closes_at": in_50h}
+    )
+    first = await smtp_server.wait_for(2, timeout=15)
+    assert sorted((m.message["To"], m.message["Subject"]) for m in first) == [
+        ("anna@firma-a.example", "Erinnerung: Einsendeschluss in drei Tagen – Idee A"),
+        ("bernd@firma-b.example", "Erinnerung: Einsendeschluss in drei Tagen – Idee B"),
+    ]
+    await w.b.post(f"/api/v1/entries/{w.entry_b['id']}/submit")  # B is done: no more reminders
+    smtp_server.clear()
+    in_20h = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
+    await w.organiser.patch(
+        f"/api/v1/competitions/{w.competition['id']}", json={"submission_closes_at": in_20h}
+    )
+    second = await smtp_server.wait_for(2, timeout=15)
+    await asyncio.sleep(2.5)  # two more ticks: nothing is sent twice
+    subjects = sorted((m.message["To"], m.message["Subject"]) for m in smtp_server.messages)
+    assert subjects == [
+        ("anna@firma-a.example", "Erinnerung: Einsendeschluss morgen – Idee A"),
+        ("bernd@firma-b.example", "Eingangsbestätigung: Idee B"),
+    ]
+    assert len(second) == 2
+
+
+async def test_invited_address_becomes_member_after_verification(
+    world: World, new_client: Callable[[], httpx.AsyncClient], smtp_server: Any
+) -> None:
+    w = world
+    smtp_server.clear()
+    r = await w.a.post(
+        f"/api/v1/companies/{w.company_a['id']}/members", json={"email": "Neu@Firma-A.example"}
+    )
+    assert (r.status_code, r.json()) == (
+        202,
+        {"email": "neu@firma-a.example", "status": "invited", "member": None},
+    )
+    mails = await smtp_server.wait_for(1, timeout=15)
+    assert mails[0].message["Subject"] == "Einladung zu A GmbH bei „Industrie. Neu. Denken.“"
+    newcomer = await register_via_mail(new_client(), smtp_server, "neu@firma-a.example", "Nina")
+    r = await newcomer.get(f"/api/v1/companies/{w.company_a['id']}")
+    assert r.status_code == 200
+    assert sorted((m["email"], m["role"]) for m in r.json()["members"]) == [
+        ("anna@firma-a.example", "owner"),
+        ("neu@firma-a.example", "member"),
+    ]
+    assert r.json()["invitations"] == []
