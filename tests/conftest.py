@@ -181,3 +181,21 @@ def token_from(body: str, path: str) -> str:
         if url.startswith(f"{PUBLIC_URL}{path}?token="):
             return str(token)
     raise AssertionError(f"no {path} link in mail:\n{body}")
+
+
+def run_cli(settings: Settings, *args: str) -> tuple[int, str]:
+    """Run the `competition` command against the test services; (exit code, stdout)."""
+    import subprocess
+    import sys
+
+    from competition.config import to_environ
+
+    done = subprocess.run(
+        [sys.executable, "-m", "competition.cli", *args],
+        env={**os.environ, **to_environ(settings)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout

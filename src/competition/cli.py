@@ -79,6 +79,14 @@ def _retry_failed(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from competition.audit.admin import verify_chain
+
+    ok, report = asyncio.run(verify_chain(settings))
+    print(report)
+    return 0 if ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="competition", description="Industrie. Neu. Denken. – Plattform"
@@ -105,6 +113,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("retry-failed", help="queue failed events and mails again").set_defaults(
         fn=_retry_failed
     )
+    audit = sub.add_parser("audit", help="the hash-chained audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser(
+        "verify", help="seal pending rows, then recompute the chain; exit 1 on any mismatch"
+    ).set_defaults(fn=_audit)
     return p
 
 

@@ -25,6 +25,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_access_key: str = "competition-dev"
     s3_secret_key: str = "competition-dev-secret"  # noqa: S105 - loopback-only local store
     s3_bucket: str = "competition"
+    # Where browsers reach the store, when that differs from where the app does (compose, proxies);
+    # presigned URLs are signed for this host.
+    s3_public_endpoint: str = ""
     s3_region: str = "us-east-1"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

@@ -4,7 +4,6 @@ decides by the bytes, and the API never carries file contents."""
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit

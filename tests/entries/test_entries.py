@@ -306,3 +306,27 @@ async def test_invited_address_becomes_member_after_verification(
         ("neu@firma-a.example", "member"),
     ]
     assert r.json()["invitations"] == []
+
+
+async def test_progress_counts_entries_by_status_and_category(world: World) -> None:
+    w = world
+    await w.b.post(f"/api/v1/entries/{w.entry_b['id']}/submit")
+    r = await w.organiser.get(f"/api/v1/competitions/{w.competition['id']}/progress")
+    assert r.json() == {
+        "phase": "open",
+        "submissions_open": True,
+        "entries": {"draft": 1, "submitted": 1, "withdrawn": 0, "disqualified": 0},
+        "by_category": [
+            {
+                "category": "mobilitaet",
+                "draft": 0,
+                "submitted": 0,
+                "withdrawn": 0,
+                "disqualified": 0,
+            },
+            {"category": "energie", "draft": 1, "submitted": 1, "withdrawn": 0, "disqualified": 0},
+        ],
+    }
+    assert (
+        await w.a.get(f"/api/v1/competitions/{w.competition['id']}/progress")
+    ).status_code == 403

@@ -93,26 +93,33 @@ async def seal(conn: asyncpg.Connection, *, batch: int = 5000) -> int:
 
 
 async def verify(conn: asyncpg.Connection) -> VerifyReport:
+    """Recompute the chain over one consistent snapshot."""
+    if conn.is_in_transaction():
+        return await _verify(conn)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await _verify(conn)
+
+
+async def _verify(conn: asyncpg.Connection) -> VerifyReport:
     prev = GENESIS
     checked = 0
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        async for row in queries.sealed_in_order(conn):
-            checked += 1
-            problem = None
-            if row.seq != checked:
-                problem = f"Eintrag Nr. {checked} der Kette fehlt (gelöscht?)"
-            elif row.prev_hash != prev:
-                problem = "prev_hash verweist nicht auf den vorigen Eintrag"
-            elif row.hash != link_hash(prev, row):
-                problem = "Inhalt passt nicht zum Hash (verändert?)"
-            if problem or row.hash is None:
-                return VerifyReport(
-                    ok=False,
-                    rows_checked=checked,
-                    unsealed=0,
-                    first_bad_id=row.id,
-                    problem=problem or "Hash fehlt",
-                )
-            prev = row.hash
-        unsealed = await queries.count_unsealed(conn)
+    async for row in queries.sealed_in_order(conn):
+        checked += 1
+        problem = None
+        if row.seq != checked:
+            problem = f"Eintrag Nr. {checked} der Kette fehlt (gelöscht?)"
+        elif row.prev_hash != prev:
+            problem = "prev_hash verweist nicht auf den vorigen Eintrag"
+        elif row.hash != link_hash(prev, row):
+            problem = "Inhalt passt nicht zum Hash (verändert?)"
+        if problem or row.hash is None:
+            return VerifyReport(
+                ok=False,
+                rows_checked=checked,
+                unsealed=0,
+                first_bad_id=row.id,
+                problem=problem or "Hash fehlt",
+            )
+        prev = row.hash
+    unsealed = await queries.count_unsealed(conn)
     return VerifyReport(ok=True, rows_checked=checked, unsealed=unsealed)

@@ -153,19 +153,8 @@ class CategoryProgress(Response):
     disqualified: int
 
 
-class JurorProgress(Response):
-    juror_id: uuid.UUID
-    name: str
-    assigned: int
-    final: int
-    draft: int
-    open: int
-
-
 class Progress(Response):
     phase: str
+    submissions_open: bool
     entries: dict[str, int]
     by_category: list[CategoryProgress]
-    jurors: list[JurorProgress]
-    sheets_final: int
-    sheets_total: int

@@ -379,3 +379,25 @@ def summary(row: CompetitionRow) -> schemas.CompetitionSummary:
         submission_closes_at=berlin(row.submission_closes_at),
         submissions_open=row.submissions_open,
     )
+
+
+async def progress(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+) -> schemas.Progress:
+    row = await require_organiser(conn, principal, competition_id)
+    totals = dict.fromkeys(("draft", "submitted", "withdrawn", "disqualified"), 0)
+    per_category: dict[str, dict[str, int]] = {}
+    for record in await queries.entry_counts(conn, competition_id=competition_id):
+        counts = per_category.setdefault(record["category"], dict.fromkeys(totals, 0))
+        if record["status"] is not None:
+            counts[record["status"]] = record["n"]
+            totals[record["status"]] += record["n"]
+    return schemas.Progress(
+        phase=row.phase,
+        submissions_open=row.submissions_open,
+        entries=totals,
+        by_category=[
+            schemas.CategoryProgress(category=category, **counts)
+            for category, counts in per_category.items()
+        ],
+    )

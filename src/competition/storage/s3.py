@@ -41,7 +41,7 @@ class StorageUnavailable(RuntimeError):
 
 
 class Storage:
-    def __init__(self, settings: Settings, *, public_endpoint: str | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.bucket = settings.s3_bucket
         config = Config(
             signature_version="s3v4",
@@ -52,13 +52,21 @@ class Storage:
             connect_timeout=3,
             read_timeout=30,
         )
-        self.client: S3Client = boto3.client(
-            "s3",
-            endpoint_url=settings.s3_endpoint,
-            aws_access_key_id=settings.s3_access_key,
-            aws_secret_access_key=settings.s3_secret_key,
-            region_name=settings.s3_region,
-            config=config,
+
+        def client(endpoint: str) -> S3Client:
+            return boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                aws_access_key_id=settings.s3_access_key,
+                aws_secret_access_key=settings.s3_secret_key,
+                region_name=settings.s3_region,
+                config=config,
+            )
+
+        self.client = client(settings.s3_endpoint)
+        # Presigning is local computation; a second client only changes the host signed for.
+        self.signer = (
+            client(settings.s3_public_endpoint) if settings.s3_public_endpoint else self.client
         )
 
     async def _call(self, fn: Any, /, **kwargs: Any) -> Any:
@@ -94,7 +102,7 @@ class Storage:
     ) -> PresignedRequest:
         """A PUT URL with size and content type signed in: the store refuses anything else."""
         url: str = await asyncio.to_thread(
-            self.client.generate_presigned_url,
+            self.signer.generate_presigned_url,
             "put_object",
             Params={
                 "Bucket": self.bucket,
@@ -119,7 +127,7 @@ class Storage:
 
         disposition = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
         url: str = await asyncio.to_thread(
-            self.client.generate_presigned_url,
+            self.signer.generate_presigned_url,
             "get_object",
             Params={
                 "Bucket": self.bucket,
