@@ -22,6 +22,7 @@ from competition.db import transaction
 from competition.entries import service as entries
 from competition.events import queries as event_queries
 from competition.events.queries import EventRow
+from competition.jury import service as jury
 from competition.notifications import sender
 
 logger = logging.getLogger("competition.jobs")
@@ -38,6 +39,9 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
     "company.member_invited": (companies.on_member_invited,),
     "entry.submitted": (entries.on_submitted,),
     "attachment.uploaded": (attachments.on_uploaded,),
+    "juror.invited": (jury.on_invited,),
+    "assignment_run.requested": (jury.on_run_requested,),
+    "assignments.deployed": (jury.on_deployed,),
 }
 
 

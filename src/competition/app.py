@@ -34,6 +34,12 @@ from competition.entries.routes import (
     create_entry,
     my_entries,
 )
+from competition.jury.routes import (
+    AssignmentController,
+    CompetitionJuryController,
+    accept_invitation,
+    my_assignments,
+)
 from competition.logs import configure as configure_logging
 from competition.ops import routes as ops
 from competition.storage.s3 import Storage, StorageUnavailable
@@ -169,6 +175,10 @@ def create_app(settings: Settings) -> Litestar:
             competition_entries,
             AttachmentController,
             create_attachment,
+            CompetitionJuryController,
+            AssignmentController,
+            accept_invitation,
+            my_assignments,
         ],
     )
     prometheus = PrometheusConfig(app_name="competition", prefix="competition", group_path=True)

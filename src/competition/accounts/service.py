@@ -20,6 +20,7 @@ from competition.config import Settings
 from competition.errors import AppError, Forbidden, Unauthorized
 from competition.events import service as events
 from competition.events.queries import EventRow
+from competition.jury import queries as jury_queries
 from competition.localization import format_datetime
 from competition.notifications.service import queue_email
 
@@ -35,6 +36,8 @@ def normalise_email(email: str) -> str:
 
 async def roles_of(conn: asyncpg.Connection, account: AccountRow) -> list[str]:
     roles = ["entrant"]
+    if await jury_queries.is_active_juror_anywhere(conn, account_id=account.id):
+        roles.append("juror")
     if account.is_organiser:
         roles.append("organiser")
     return roles

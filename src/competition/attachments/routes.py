@@ -18,8 +18,10 @@ class AttachmentController(Controller):
     @get("/{attachment_id:uuid}")
     async def read(self, attachment_id: uuid.UUID, user: User, conn: Conn) -> schemas.Attachment:
         """Metadata and status of an attachment."""
-        attachment, _, _ = await service.access(conn, user, attachment_id)
-        return service.to_response(attachment)
+        attachment, _, role = await service.access(conn, user, attachment_id)
+        return service.to_response(
+            attachment, filename=await service.shown_name(conn, attachment, role)
+        )
 
     @post("/{attachment_id:uuid}/complete", status_code=200)
     async def complete(

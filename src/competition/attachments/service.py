@@ -20,12 +20,15 @@ from competition.attachments import queries, schemas, sniff
 from competition.attachments.queries import AttachmentRow
 from competition.audit import service as audit
 from competition.auth import Principal, Services
+from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
+from competition.entries import queries as entry_queries
 from competition.entries import service as entries
 from competition.entries.queries import EntryRow
 from competition.errors import Conflict, FieldError, Invalid, NotFound
 from competition.events import service as events
 from competition.events.queries import EventRow
+from competition.jury import service as jury
 from competition.storage.s3 import Storage
 
 UPLOAD_SECONDS = 900
@@ -46,15 +49,43 @@ def _human(size: int) -> str:
 async def access(
     conn: asyncpg.Connection, principal: Principal, attachment_id: uuid.UUID
 ) -> tuple[AttachmentRow, EntryRow, str]:
-    """The attachment, its entry and the caller's relation ("member" or "organiser")."""
+    """The attachment, its entry and the caller's relation: "member", "organiser", or "juror"
+    (assigned, active, declaration confirmed, no conflict; verified files only)."""
     attachment = await queries.get_attachment(conn, attachment_id=attachment_id)
     if attachment is None or attachment.status in ("deleted", "expired"):
         raise NotFound("Anhang nicht gefunden.")
     try:
         entry, role = await entries.access(conn, principal, attachment.entry_id)
     except NotFound:
-        raise NotFound("Anhang nicht gefunden.") from None
+        if attachment.status != "verified" or not await jury.can_read_entry_files(
+            conn, principal, attachment.entry_id
+        ):
+            raise NotFound("Anhang nicht gefunden.") from None
+        found = await entry_queries.get_entry(conn, entry_id=attachment.entry_id)
+        assert found is not None
+        entry, role = found, "juror"
     return attachment, entry, role
+
+
+async def shown_name(conn: asyncpg.Connection, attachment: AttachmentRow, role: str) -> str:
+    """Jurors of blind competitions see a neutral name: file names often carry the company."""
+    if role != "juror":
+        return attachment.filename
+    entry = await entry_queries.get_entry(conn, entry_id=attachment.entry_id)
+    assert entry is not None
+    competition = await competition_queries.get_competition(
+        conn, competition_id=entry.competition_id
+    )
+    if competition is None or not competition.blind_judging:
+        return attachment.filename
+    verified = [
+        a.id
+        for a in await queries.list_for_entry(conn, entry_id=entry.id)
+        if a.status == "verified"
+    ]
+    return jury.blind_filename(
+        attachment.id, attachment.filename, verified.index(attachment.id) + 1
+    )
 
 
 async def create(
@@ -186,13 +217,14 @@ async def download(
 ) -> schemas.Download:
     attachment, _, role = await access(conn, principal, attachment_id)
     readable = ("uploaded", "verified", "rejected") if role == "member" else ("verified",)
+    filename = await shown_name(conn, attachment, role)
     if attachment.status not in readable:
         raise Conflict(
             "Der Anhang ist noch nicht verfügbar (Status: " + attachment.status + ").",
             code="not_available",
         )
     link = await storage.presign_get(
-        key=attachment.object_key, filename=attachment.filename, expires_in=DOWNLOAD_SECONDS
+        key=attachment.object_key, filename=filename, expires_in=DOWNLOAD_SECONDS
     )
     return schemas.Download(url=link.url, expires_at=competitions.berlin(link.expires_at))
 
@@ -214,11 +246,11 @@ async def delete(conn: asyncpg.Connection, principal: Principal, attachment_id: 
     )
 
 
-def to_response(row: AttachmentRow) -> schemas.Attachment:
+def to_response(row: AttachmentRow, *, filename: str | None = None) -> schemas.Attachment:
     return schemas.Attachment(
         id=row.id,
         entry_id=row.entry_id,
-        filename=row.filename,
+        filename=filename or row.filename,
         content_type=row.declared_type,
         size_bytes=row.size_bytes,
         status=row.status,

@@ -153,8 +153,30 @@ class CategoryProgress(Response):
     disqualified: int
 
 
+class JurorProgress(Response):
+    juror_id: uuid.UUID
+    name: str
+    status: str
+    assigned: int
+    final: int
+    draft: int
+    open: int
+
+
+class EntryProgress(Response):
+    entry_id: uuid.UUID
+    title: str
+    category: str
+    assigned: int
+    final: int
+
+
 class Progress(Response):
     phase: str
     submissions_open: bool
     entries: dict[str, int]
     by_category: list[CategoryProgress]
+    jurors: list[JurorProgress]
+    reviews: list[EntryProgress]
+    sheets_final: int
+    sheets_assigned: int

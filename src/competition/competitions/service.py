@@ -26,6 +26,7 @@ from competition.errors import (
     PreconditionFailed,
 )
 from competition.events import service as events
+from competition.jury import queries as jury_queries
 from competition.localization import BERLIN
 
 DEFAULT_TIE_BREAK = ["median", "highest_weight_criterion", "top_marks"]
@@ -392,6 +393,28 @@ async def progress(
         if record["status"] is not None:
             counts[record["status"]] = record["n"]
             totals[record["status"]] += record["n"]
+    jurors = [
+        schemas.JurorProgress(
+            juror_id=r["juror_id"],
+            name=r["name"],
+            status=r["status"],
+            assigned=r["assigned"],
+            final=r["final"],
+            draft=r["draft"],
+            open=r["assigned"] - r["final"] - r["draft"],
+        )
+        for r in await jury_queries.juror_progress(conn, competition_id=competition_id)
+    ]
+    reviews = [
+        schemas.EntryProgress(
+            entry_id=r["entry_id"],
+            title=r["title"],
+            category=r["category"],
+            assigned=r["assigned"],
+            final=r["final"],
+        )
+        for r in await jury_queries.entry_progress(conn, competition_id=competition_id)
+    ]
     return schemas.Progress(
         phase=row.phase,
         submissions_open=row.submissions_open,
@@ -400,4 +423,8 @@ async def progress(
             schemas.CategoryProgress(category=category, **counts)
             for category, counts in per_category.items()
         ],
+        jurors=jurors,
+        reviews=reviews,
+        sheets_final=sum(j.final for j in jurors),
+        sheets_assigned=sum(j.assigned for j in jurors),
     )

@@ -1,0 +1,139 @@
+"""Jury endpoints: invitations, conflicts, assignment runs, assignments and score sheets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, get, post, put
+from litestar.params import Parameter
+
+from competition.auth import Conn, ServicesDep, User
+from competition.competitions.routes import IfMatch, parse_if_match
+from competition.jury import schemas, service
+
+
+class CompetitionJuryController(Controller):
+    path = "/competitions/{competition_id:uuid}"
+    tags = ["Jury"]
+
+    @post("/jurors", status_code=201)
+    async def invite(
+        self, competition_id: uuid.UUID, data: schemas.JurorInvite, user: User, conn: Conn
+    ) -> schemas.Juror:
+        """Invite a juror by e-mail (organisers); the mail carries an expiring link."""
+        juror = await service.invite(conn, user, competition_id, data)
+        jurors = await service.list_jurors(conn, user, competition_id)
+        return next(j for j in jurors if j.id == juror.id)
+
+    @get("/jurors")
+    async def jurors(
+        self, competition_id: uuid.UUID, user: User, conn: Conn
+    ) -> list[schemas.Juror]:
+        """Jurors with status, load, conflicts and suggested conflicts (organisers)."""
+        return await service.list_jurors(conn, user, competition_id)
+
+    @post("/jurors/{juror_id:uuid}/remove", status_code=200)
+    async def remove(
+        self, competition_id: uuid.UUID, juror_id: uuid.UUID, user: User, conn: Conn
+    ) -> dict[str, int]:
+        """A juror drops out: open assignments are released for a rerun (organisers)."""
+        return {
+            "assignments_removed": await service.remove_juror(conn, user, competition_id, juror_id)
+        }
+
+    @get("/conflicts/me")
+    async def my_conflicts(
+        self, competition_id: uuid.UUID, user: User, conn: Conn
+    ) -> schemas.MyConflictsOut:
+        """The juror's declared conflicts of interest."""
+        return await service.my_conflicts(conn, user, competition_id)
+
+    @put("/conflicts/me")
+    async def put_my_conflicts(
+        self, competition_id: uuid.UUID, data: schemas.MyConflicts, user: User, conn: Conn
+    ) -> schemas.MyConflictsOut:
+        """Declare conflicts and confirm the declaration complete (needed before any entry)."""
+        return await service.put_my_conflicts(conn, user, competition_id, data)
+
+    @post("/conflicts", status_code=201)
+    async def record_conflict(
+        self, competition_id: uuid.UUID, data: schemas.OrganiserConflict, user: User, conn: Conn
+    ) -> Response[None]:
+        """Record a conflict for a juror (organisers)."""
+        await service.record_conflict(conn, user, competition_id, data)
+        return Response(None, status_code=201)
+
+    @post("/assignment-runs", status_code=202)
+    async def create_run(
+        self, competition_id: uuid.UUID, data: schemas.RunCreate, user: User, conn: Conn
+    ) -> schemas.RunCreated:
+        """Start an assignment run in the worker; poll it for the report and the proposal."""
+        run_id = await service.create_run(conn, user, competition_id, data)
+        return schemas.RunCreated(id=run_id, status="queued")
+
+    @get("/assignment-runs/{run_id:uuid}")
+    async def run(
+        self, competition_id: uuid.UUID, run_id: uuid.UUID, user: User, conn: Conn
+    ) -> schemas.Run:
+        """Status, feasibility report, statistics and the proposed assignments."""
+        return await service.get_run(conn, user, competition_id, run_id)
+
+    @post("/assignment-runs/{run_id:uuid}/deploy", status_code=200)
+    async def deploy(
+        self, competition_id: uuid.UUID, run_id: uuid.UUID, user: User, conn: Conn
+    ) -> schemas.Deployed:
+        """Create the proposed assignments; each juror with new ones gets one mail."""
+        return await service.deploy(conn, user, competition_id, run_id)
+
+    @post("/jury-reminders", status_code=200)
+    async def remind(
+        self, competition_id: uuid.UUID, user: User, conn: Conn, services: ServicesDep
+    ) -> schemas.RemindersQueued:
+        """Remind jurors with open sheets; at most one mail per juror and day."""
+        queued = await service.remind_jurors(conn, user, competition_id, services.settings)
+        return schemas.RemindersQueued(queued=queued)
+
+
+class AssignmentController(Controller):
+    path = "/assignments"
+    tags = ["Jury"]
+
+    @get("/{assignment_id:uuid}")
+    async def read(
+        self, assignment_id: uuid.UUID, user: User, conn: Conn
+    ) -> schemas.AssignmentDetail:
+        """The entry as the juror may see it, with attachment ids, criteria and the sheet."""
+        return await service.assignment_detail(conn, user, assignment_id)
+
+    @put("/{assignment_id:uuid}/score")
+    async def score(
+        self,
+        assignment_id: uuid.UUID,
+        data: schemas.ScoreBody,
+        user: User,
+        conn: Conn,
+        if_match: IfMatch = None,
+    ) -> schemas.Sheet:
+        """Save the score sheet as draft or final (`If-Match` with its version; final locks)."""
+        return await service.save_score(
+            conn, user, assignment_id, data, if_match=parse_if_match(if_match)
+        )
+
+
+@post("/jury/invitations/accept", status_code=200, tags=["Jury"])
+async def accept_invitation(
+    data: schemas.AcceptInvitation, conn: Conn, services: ServicesDep
+) -> schemas.Accepted:
+    """Accept a jury invitation with the token from the mail; creates or links the account."""
+    return await service.accept(conn, services.settings, token=data.token, password=data.password)
+
+
+@get("/me/assignments", tags=["Jury"])
+async def my_assignments(
+    user: User,
+    conn: Conn,
+    competition_id: Annotated[uuid.UUID | None, Parameter(query="competition_id")] = None,
+) -> list[schemas.AssignmentItem]:
+    """The juror's assignments with the state of each score sheet."""
+    return await service.my_assignments(conn, user, competition_id)

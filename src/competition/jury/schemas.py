@@ -1,0 +1,224 @@
+"""Request and response bodies of the jury endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from competition.structs import Request, Response
+
+ConflictType = Literal[
+    "employee",
+    "former_employee",
+    "customer",
+    "supplier",
+    "competitor",
+    "shareholder",
+    "advisor",
+    "family",
+    "other",
+]
+Email = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+Note = Annotated[str, msgspec.Meta(max_length=1000)]
+
+
+class JurorInvite(Request):
+    email: Email
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    expertise: Annotated[list[str], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list
+    )
+    max_load: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
+
+
+class SuggestedConflict(Response):
+    company_id: uuid.UUID
+    company_name: str
+    reason: str
+
+
+class ConflictOut(Response):
+    company_id: uuid.UUID | None
+    company_name: str | None
+    type: str
+    note: str | None
+    source: str
+
+
+class Juror(Response):
+    id: uuid.UUID
+    email: str
+    name: str
+    expertise: list[str]
+    max_load: int | None
+    status: str
+    account_id: uuid.UUID | None
+    invited_at: datetime
+    accepted_at: datetime | None
+    conflicts_confirmed: bool
+    load: int
+    final_sheets: int
+    conflicts: list[ConflictOut]
+    suggested_conflicts: list[SuggestedConflict]
+
+
+class AcceptInvitation(Request):
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    password: Annotated[str, msgspec.Meta(min_length=10, max_length=256)] | None = None
+
+
+class Accepted(Response):
+    juror_id: uuid.UUID
+    competition_id: uuid.UUID
+    account_id: uuid.UUID
+    account_created: bool
+
+
+class ConflictIn(Request):
+    """A conflict with a company, named by its id or, in blind competitions, by its name or
+    web/e-mail domain (matched on the server; the answer does not reveal whether it matched)."""
+
+    type: ConflictType
+    company_id: uuid.UUID | None = None
+    company: Annotated[str, msgspec.Meta(min_length=2, max_length=200)] | None = None
+    note: Note | None = None
+
+
+class MyConflicts(Request):
+    conflicts: Annotated[list[ConflictIn], msgspec.Meta(max_length=500)]
+    confirmed_complete: bool
+
+
+class CompanyChoice(Response):
+    id: uuid.UUID
+    name: str
+
+
+class MyConflictsOut(Response):
+    conflicts: list[ConflictOut]
+    confirmed_complete: bool
+    # Offered only in competitions that are not judged blind.
+    companies: list[CompanyChoice] | None
+    suggested: list[SuggestedConflict] | None
+
+
+class OrganiserConflict(Request):
+    juror_id: uuid.UUID
+    company_id: uuid.UUID
+    type: ConflictType
+    note: Note | None = None
+
+
+class RunCreate(Request):
+    reviews_per_entry: Annotated[int, msgspec.Meta(ge=1, le=20)] | None = None
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**62)] | None = None
+
+
+class RunCreated(Response):
+    id: uuid.UUID
+    status: str
+
+
+class ProposedAssignment(Response):
+    juror_id: uuid.UUID
+    juror_name: str
+    entry_id: uuid.UUID
+    entry_title: str
+
+
+class Run(Response):
+    id: uuid.UUID
+    status: str
+    reviews_per_entry: int
+    seed: int
+    feasible: bool | None
+    report: dict[str, Any] | None
+    stats: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    deployed_at: datetime | None
+    assignments: list[ProposedAssignment] | None
+
+
+class Deployed(Response):
+    id: uuid.UUID
+    status: str
+    created: int
+
+
+class EntryForJuror(Response):
+    id: uuid.UUID
+    title: str
+    summary: str
+    category: str
+    # Present only when the competition is not judged blind.
+    company_name: str | None = None
+
+
+class CriterionOut(Response):
+    key: str
+    name: dict[str, str]
+    weight: float
+    min: float
+    max: float
+
+
+class Sheet(Response):
+    status: str
+    version: int
+    scores: dict[str, float]
+    comment: str
+    weighted_total: float | None
+    updated_at: datetime | None
+
+
+class AssignmentItem(Response):
+    id: uuid.UUID
+    competition_id: uuid.UUID
+    entry: EntryForJuror
+    sheet_status: str  # "open", "draft" or "final"
+    weighted_total: float | None
+
+
+class AttachmentForJuror(Response):
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+
+
+class CompanyForJuror(Response):
+    name: str
+    city: str
+    website: str | None
+
+
+class AssignmentDetail(Response):
+    id: uuid.UUID
+    competition_id: uuid.UUID
+    blind: bool
+    entry_id: uuid.UUID
+    title: str
+    summary: str
+    description: str
+    category: str
+    attachments: list[AttachmentForJuror]
+    criteria: list[CriterionOut]
+    sheet: Sheet
+    company: CompanyForJuror | None = None
+
+
+class ScoreBody(Request):
+    scores: Annotated[dict[str, float], msgspec.Meta(max_length=50)]
+    final: bool
+    comment: Annotated[str, msgspec.Meta(max_length=20_000)] | None = None
+
+
+class RemindersQueued(Response):
+    queued: int

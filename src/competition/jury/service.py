@@ -1,0 +1,1003 @@
+"""Jury rules: invitations, conflicts of interest, assignment runs, and online scoring.
+
+- Conflicts are between jurors and companies and are hard exclusions: a conflicted juror is never
+  assigned, and can never open, an entry of that company (checked on every read, so a conflict
+  recorded after assignment takes effect at once). A juror sees entries only after confirming
+  the declaration complete.
+- Assignment runs in the worker (`jury.assignment`, min-cost flow); organisers look at the
+  feasibility report and the proposal, then deploy it. A rerun keeps what is deployed and fills
+  the gaps.
+- Blind competitions: nothing a juror can read carries the company's identity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import msgspec
+
+from competition.accounts import queries as account_queries
+from competition.accounts import security
+from competition.attachments import queries as attachment_queries
+from competition.audit import service as audit
+from competition.auth import Principal, Services
+from competition.companies import queries as company_queries
+from competition.competitions import queries as competition_queries
+from competition.competitions import service as competitions
+from competition.competitions.queries import CompetitionRow
+from competition.config import Settings
+from competition.entries import queries as entry_queries
+from competition.errors import (
+    AppError,
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+)
+from competition.events import service as events
+from competition.events.queries import EventRow
+from competition.jury import assignment as solver
+from competition.jury import queries, schemas
+from competition.jury.queries import AssignmentRow, JurorRow
+from competition.localization import BERLIN
+from competition.notifications.service import queue_email
+from competition.results.aggregate import AggregationInputError, Criterion, weighted_total
+
+INVITATION_MAX_AGE = 21 * 24 * 3600
+# Addresses at these providers say nothing about an employer.
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "web.de",
+        "gmx.de",
+        "gmx.net",
+        "t-online.de",
+        "outlook.com",
+        "outlook.de",
+        "hotmail.com",
+        "hotmail.de",
+        "yahoo.com",
+        "yahoo.de",
+        "icloud.com",
+        "me.com",
+        "posteo.de",
+        "mailbox.org",
+        "freenet.de",
+        "arcor.de",
+        "aol.com",
+        "mail.de",
+        "proton.me",
+        "protonmail.com",
+    }
+)
+VISIBLE_PHASES = frozenset({"closed", "judging", "deliberation", "published", "archived"})
+
+
+class InvalidToken(AppError):
+    status_code = 400
+    code = "invalid_token"
+
+
+# --- Invitations ---------------------------------------------------------------------------
+
+
+async def invite(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    data: schemas.JurorInvite,
+) -> JurorRow:
+    await competitions.require_organiser(conn, principal, competition_id)
+    slugs = {
+        c.slug
+        for c in await competition_queries.list_categories(conn, competition_id=competition_id)
+    }
+    unknown = sorted(set(data.expertise) - slugs)
+    if unknown:
+        raise Invalid(
+            "Unbekannte Kategorien.",
+            fields=[FieldError("expertise", "Unbekannt: " + ", ".join(unknown))],
+        )
+    juror = await queries.insert_juror(
+        conn,
+        competition_id=competition_id,
+        email=data.email.strip().lower(),
+        name=data.name.strip(),
+        expertise=sorted(set(data.expertise)),
+        max_load=data.max_load,
+        invited_by=principal.account_id,
+    )
+    if juror is None:
+        raise Conflict("Diese Adresse ist bereits in die Jury eingeladen.", code="already_invited")
+    await events.record(conn, "juror.invited", aggregate_id=juror.id)
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="juror.invited",
+        competition_id=competition_id,
+        subject_type="juror",
+        subject_id=juror.id,
+        data={"email": juror.email},
+    )
+    return juror
+
+
+def _invitation_token(settings: Settings, juror: JurorRow) -> str:
+    return security.sign(settings, "jury-invitation", {"j": str(juror.id), "e": juror.email})
+
+
+async def accept(
+    conn: asyncpg.Connection, settings: Settings, *, token: str, password: str | None
+) -> schemas.Accepted:
+    payload = security.unsign(settings, "jury-invitation", token, max_age=INVITATION_MAX_AGE)
+    invalid = InvalidToken("Der Einladungslink ist ungültig oder abgelaufen.")
+    if payload is None:
+        raise invalid
+    juror = await queries.get_juror(conn, juror_id=uuid.UUID(str(payload["j"])), for_update=True)
+    if juror is None or juror.email != payload.get("e") or juror.status in ("declined", "removed"):
+        raise invalid
+    account = await account_queries.get_account_by_email(conn, email=juror.email)
+    created = False
+    if account is None:
+        if password is None:
+            raise Invalid(
+                "Bitte ein Passwort wählen: für diese Adresse gibt es noch kein Konto.",
+                fields=[FieldError("password", "Pflichtfeld für neue Konten (mind. 10 Zeichen).")],
+            )
+        account = await account_queries.insert_account(
+            conn,
+            email=juror.email,
+            name=juror.name,
+            password_hash=await security.hash_password(password),
+            locale="de",
+            verified=True,
+        )
+        assert account is not None
+        created = True
+    elif account.email_verified_at is None:
+        # The link in the mail proves the address as well as the verification link would.
+        await account_queries.mark_verified(conn, account_id=account.id, email=account.email)
+    if juror.status == "invited":
+        await queries.activate(conn, juror_id=juror.id, account_id=account.id)
+        await audit.record(
+            conn,
+            actor_id=account.id,
+            action="juror.accepted",
+            competition_id=juror.competition_id,
+            subject_type="juror",
+            subject_id=juror.id,
+        )
+    elif juror.account_id != account.id:
+        raise invalid
+    return schemas.Accepted(
+        juror_id=juror.id,
+        competition_id=juror.competition_id,
+        account_id=account.id,
+        account_created=created,
+    )
+
+
+def _domain(value: str | None) -> str | None:
+    if not value:
+        return None
+    host = urlsplit(value if "://" in value else f"https://{value}").hostname or ""
+    host = host.lower().removeprefix("www.")
+    return host or None
+
+
+def suggestions(
+    juror_email: str, companies: list[tuple[uuid.UUID, str, str | None, list[str]]]
+) -> list[schemas.SuggestedConflict]:
+    """Companies whose web or e-mail domain is the juror's own e-mail domain."""
+    domain = juror_email.rsplit("@", 1)[-1].lower()
+    if domain in PUBLIC_MAIL_DOMAINS:
+        return []
+    found = []
+    for company_id, name, website, member_domains in companies:
+        site = _domain(website)
+        if site and (domain == site or domain.endswith("." + site) or site.endswith("." + domain)):
+            found.append(
+                schemas.SuggestedConflict(
+                    company_id=company_id,
+                    company_name=name,
+                    reason=f"E-Mail-Domain {domain} entspricht der Website {site}.",
+                )
+            )
+        elif domain in {d.lower() for d in member_domains}:
+            found.append(
+                schemas.SuggestedConflict(
+                    company_id=company_id,
+                    company_name=name,
+                    reason=f"Mitglieder des Unternehmens nutzen die E-Mail-Domain {domain}.",
+                )
+            )
+    return found
+
+
+async def list_jurors(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+) -> list[schemas.Juror]:
+    await competitions.require_organiser(conn, principal, competition_id)
+    loads = await queries.loads(conn, competition_id=competition_id)
+    conflicts = await queries.list_conflicts(conn, competition_id=competition_id)
+    companies = await queries.participating_companies(conn, competition_id=competition_id)
+    result = []
+    for juror in await queries.list_jurors(conn, competition_id=competition_id):
+        mine = [c for c in conflicts if c.juror_id == juror.id]
+        declared = {c.company_id for c in mine}
+        load, final = loads.get(juror.id, (0, 0))
+        result.append(
+            schemas.Juror(
+                id=juror.id,
+                email=juror.email,
+                name=juror.name,
+                expertise=juror.expertise,
+                max_load=juror.max_load,
+                status=juror.status,
+                account_id=juror.account_id,
+                invited_at=competitions.berlin(juror.invited_at),
+                accepted_at=competitions.berlin(juror.accepted_at) if juror.accepted_at else None,
+                conflicts_confirmed=juror.conflicts_confirmed_at is not None,
+                load=load,
+                final_sheets=final,
+                conflicts=[_conflict_out(c, blind=False) for c in mine],
+                suggested_conflicts=[
+                    s for s in suggestions(juror.email, companies) if s.company_id not in declared
+                ],
+            )
+        )
+    return result
+
+
+def _conflict_out(c: queries.ConflictRow, *, blind: bool) -> schemas.ConflictOut:
+    return schemas.ConflictOut(
+        company_id=None if blind else c.company_id,
+        company_name=c.declared_as if blind else c.company_name,
+        type=c.type,
+        note=c.note,
+        source=c.source,
+    )
+
+
+async def remove_juror(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, juror_id: uuid.UUID
+) -> int:
+    """The juror drops out: open assignments go (final sheets stay); a rerun fills the gaps."""
+    await competitions.require_organiser(conn, principal, competition_id)
+    juror = await queries.get_juror(conn, juror_id=juror_id, for_update=True)
+    if juror is None or juror.competition_id != competition_id:
+        raise NotFound("Jurymitglied nicht gefunden.")
+    await queries.set_status(conn, juror_id=juror_id, status="removed")
+    removed = await queries.delete_open_assignments(conn, juror_id=juror_id)
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="juror.removed",
+        competition_id=competition_id,
+        subject_type="juror",
+        subject_id=juror_id,
+        data={"assignments_removed": removed},
+    )
+    return removed
+
+
+# --- Conflicts -----------------------------------------------------------------------------
+
+
+async def require_juror(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+) -> tuple[JurorRow, CompetitionRow]:
+    """The caller's active juror record; other people learn nothing (404)."""
+    competition = await competition_queries.get_competition(conn, competition_id=competition_id)
+    juror = (
+        await queries.juror_of(conn, competition_id=competition_id, account_id=principal.account_id)
+        if competition
+        else None
+    )
+    if competition is None or juror is None:
+        raise NotFound("Keine Jurytätigkeit in diesem Wettbewerb.")
+    return juror, competition
+
+
+async def my_conflicts(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+) -> schemas.MyConflictsOut:
+    juror, competition = await require_juror(conn, principal, competition_id)
+    blind = competition.blind_judging
+    mine = [
+        c
+        for c in await queries.list_conflicts(conn, competition_id=competition_id)
+        if c.juror_id == juror.id
+    ]
+    companies = (
+        None
+        if blind
+        else await queries.participating_companies(conn, competition_id=competition_id)
+    )
+    return schemas.MyConflictsOut(
+        conflicts=[_conflict_out(c, blind=blind) for c in mine],
+        confirmed_complete=juror.conflicts_confirmed_at is not None,
+        companies=None
+        if companies is None
+        else [schemas.CompanyChoice(id=i, name=n) for i, n, _, _ in companies],
+        suggested=None if companies is None else suggestions(juror.email, companies),
+    )
+
+
+def _matches(text: str, name: str, website: str | None, member_domains: list[str]) -> bool:
+    """A juror's free-text naming of a company: its name, web domain or e-mail domain."""
+    needle = " ".join(text.lower().split())
+    if needle in (" ".join(name.lower().split()), _domain(website)):
+        return True
+    return needle.removeprefix("@") in {d.lower() for d in member_domains}
+
+
+async def put_my_conflicts(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    data: schemas.MyConflicts,
+) -> schemas.MyConflictsOut:
+    juror, competition = await require_juror(conn, principal, competition_id)
+    companies = await queries.participating_companies(conn, competition_id=competition_id)
+    known = {c[0] for c in companies}
+    problems: list[FieldError] = []
+    resolved: list[tuple[uuid.UUID, schemas.ConflictIn]] = []
+    for i, item in enumerate(data.conflicts):
+        if (item.company_id is None) == (item.company is None):
+            problems.append(FieldError(f"conflicts[{i}]", "Entweder company_id oder company."))
+        elif item.company_id is not None:
+            if competition.blind_judging or item.company_id not in known:
+                problems.append(
+                    FieldError(f"conflicts[{i}].company_id", "Unbekanntes Unternehmen.")
+                )
+            else:
+                resolved.append((item.company_id, item))
+        else:
+            assert item.company is not None
+            # No match is not an error: the answer must not reveal who takes part.
+            resolved += [
+                (cid, item)
+                for cid, name, site, domains in companies
+                if _matches(item.company, name, site, domains)
+            ]
+    if problems:
+        raise Invalid("Die Angaben sind ungültig.", fields=problems)
+    await queries.delete_juror_declared_conflicts(conn, juror_id=juror.id)
+    for company_id, item in resolved:
+        await _add_conflict(
+            conn,
+            juror_id=juror.id,
+            company_id=company_id,
+            type=item.type,
+            note=item.note,
+            declared_as=item.company,
+            source="juror",
+            actor=principal.account_id,
+        )
+    await queries.set_conflicts_confirmed(
+        conn, juror_id=juror.id, confirmed=data.confirmed_complete
+    )
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="juror.conflicts_declared",
+        competition_id=competition_id,
+        subject_type="juror",
+        subject_id=juror.id,
+        data={"count": len(data.conflicts), "confirmed_complete": data.confirmed_complete},
+    )
+    out = await my_conflicts(conn, principal, competition_id)
+    if competition.blind_judging:
+        # Echo what the juror wrote, not what it matched.
+        out.conflicts = [
+            schemas.ConflictOut(
+                company_id=None,
+                company_name=item.company,
+                type=item.type,
+                note=item.note,
+                source="juror",
+            )
+            for item in data.conflicts
+        ] + [c for c in out.conflicts if c.source == "organiser"]
+    return out
+
+
+async def _add_conflict(
+    conn: asyncpg.Connection,
+    *,
+    juror_id: uuid.UUID,
+    company_id: uuid.UUID,
+    type: str,
+    note: str | None,
+    declared_as: str | None,
+    source: str,
+    actor: uuid.UUID,
+) -> None:
+    await queries.upsert_conflict(
+        conn,
+        juror_id=juror_id,
+        company_id=company_id,
+        type=type,
+        note=note,
+        declared_as=declared_as,
+        source=source,
+        created_by=actor,
+    )
+    # An assignment to that company's entries is void now, unless already scored for good.
+    await conn.execute(
+        """DELETE FROM assignment a USING entry e
+           WHERE a.entry_id = e.id AND a.juror_id = $1 AND e.company_id = $2
+             AND NOT EXISTS (SELECT 1 FROM score_sheet s
+                             WHERE s.assignment_id = a.id AND s.status = 'final')""",
+        juror_id,
+        company_id,
+    )
+
+
+async def record_conflict(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    data: schemas.OrganiserConflict,
+) -> None:
+    await competitions.require_organiser(conn, principal, competition_id)
+    juror = await queries.get_juror(conn, juror_id=data.juror_id)
+    company = await company_queries.get_company(conn, company_id=data.company_id)
+    if juror is None or juror.competition_id != competition_id or company is None:
+        raise NotFound("Jurymitglied oder Unternehmen nicht gefunden.")
+    await _add_conflict(
+        conn,
+        juror_id=juror.id,
+        company_id=company.id,
+        type=data.type,
+        note=data.note,
+        declared_as=None,
+        source="organiser",
+        actor=principal.account_id,
+    )
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="conflict.recorded",
+        competition_id=competition_id,
+        subject_type="juror",
+        subject_id=juror.id,
+        data={"company_id": str(company.id), "type": data.type},
+    )
+
+
+# --- Assignment runs -----------------------------------------------------------------------
+
+
+async def create_run(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    data: schemas.RunCreate,
+) -> uuid.UUID:
+    competition = await competitions.require_organiser(conn, principal, competition_id)
+    if competition.phase not in ("closed", "judging"):
+        raise Conflict(
+            "Die Zuteilung läuft erst nach dem Einsendeschluss (Phase „geschlossen“ oder "
+            "„Jurybewertung“).",
+            code="wrong_phase",
+        )
+    run_id = await queries.insert_run(
+        conn,
+        competition_id=competition_id,
+        reviews_per_entry=data.reviews_per_entry or competition.reviews_per_entry,
+        seed=data.seed if data.seed is not None else secrets.randbelow(2**31),
+        created_by=principal.account_id,
+    )
+    await events.record(conn, "assignment_run.requested", aggregate_id=run_id)
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="assignment_run.requested",
+        competition_id=competition_id,
+        subject_type="assignment_run",
+        subject_id=run_id,
+    )
+    return run_id
+
+
+def _fingerprint(pairs: list[tuple[uuid.UUID, uuid.UUID]]) -> str:
+    text = "\n".join(sorted(f"{j}:{e}" for j, e in pairs))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _problem(
+    conn: asyncpg.Connection, competition_id: uuid.UUID, reviews: int, seed: int
+) -> tuple[solver.Problem, str]:
+    entries = await queries.assignable_entries(conn, competition_id=competition_id)
+    jurors = [
+        j
+        for j in await queries.list_jurors(conn, competition_id=competition_id)
+        if j.status == "active"
+    ]
+    conflicts = await queries.list_conflicts(conn, competition_id=competition_id)
+    by_company: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for entry_id, _, company_id in entries:
+        by_company.setdefault(company_id, []).append(entry_id)
+    existing = await queries.existing_pairs(conn, competition_id=competition_id)
+    entry_ids = {e for e, _, _ in entries}
+    problem = solver.Problem(
+        entries=tuple(solver.Entry(id=str(e), category=c) for e, c, _ in entries),
+        jurors=tuple(
+            solver.Juror(id=str(j.id), expertise=frozenset(j.expertise), max_load=j.max_load)
+            for j in jurors
+        ),
+        reviews_per_entry=reviews,
+        conflicts=frozenset(
+            (str(c.juror_id), str(e)) for c in conflicts for e in by_company.get(c.company_id, [])
+        ),
+        existing=frozenset((str(j), str(e)) for j, e in existing if e in entry_ids),
+        seed=seed,
+    )
+    return problem, _fingerprint(existing)
+
+
+async def on_run_requested(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
+    """The worker side of a run: feasibility first, then the solver; both stored on the run."""
+    assert event.aggregate_id is not None
+    run = await queries.get_run(conn, run_id=event.aggregate_id, for_update=True)
+    if run is None or run.status != "queued":
+        return
+    problem, fingerprint = await _problem(conn, run.competition_id, run.reviews_per_entry, run.seed)
+    report = solver.check_feasibility(problem)
+    report_data: dict[str, Any] = msgspec.to_builtins(report)
+    report_data["existing_fingerprint"] = fingerprint
+    if not report.feasible:
+        await queries.finish_run(
+            conn,
+            run_id=run.id,
+            status="infeasible",
+            feasible=False,
+            report=report_data,
+            stats=None,
+            proposal=None,
+        )
+        return
+    solution = solver.solve(problem)
+    await queries.finish_run(
+        conn,
+        run_id=run.id,
+        status="done",
+        feasible=True,
+        report=report_data,
+        stats=msgspec.to_builtins(solution.stats),
+        proposal=[[j, e] for j, e in solution.assignments],
+    )
+
+
+async def get_run(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, run_id: uuid.UUID
+) -> schemas.Run:
+    await competitions.require_organiser(conn, principal, competition_id)
+    run = await queries.get_run(conn, run_id=run_id)
+    if run is None or run.competition_id != competition_id:
+        raise NotFound("Zuteilungslauf nicht gefunden.")
+    proposed = None
+    if run.proposal is not None:
+        names = {
+            j.id: j.name for j in await queries.list_jurors(conn, competition_id=competition_id)
+        }
+        titles = {
+            r["id"]: r["title"]
+            for r in await conn.fetch(
+                "SELECT id, title FROM entry WHERE competition_id = $1", competition_id
+            )
+        }
+        proposed = [
+            schemas.ProposedAssignment(
+                juror_id=uuid.UUID(j),
+                juror_name=names.get(uuid.UUID(j), ""),
+                entry_id=uuid.UUID(e),
+                entry_title=titles.get(uuid.UUID(e), ""),
+            )
+            for j, e in run.proposal
+        ]
+    return schemas.Run(
+        id=run.id,
+        status=run.status,
+        reviews_per_entry=run.reviews_per_entry,
+        seed=run.seed,
+        feasible=run.feasible,
+        report=run.report,
+        stats=run.stats,
+        error=run.error,
+        created_at=competitions.berlin(run.created_at),
+        finished_at=competitions.berlin(run.finished_at) if run.finished_at else None,
+        deployed_at=competitions.berlin(run.deployed_at) if run.deployed_at else None,
+        assignments=proposed,
+    )
+
+
+async def deploy(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, run_id: uuid.UUID
+) -> schemas.Deployed:
+    await competitions.require_organiser(conn, principal, competition_id)
+    run = await queries.get_run(conn, run_id=run_id, for_update=True)
+    if run is None or run.competition_id != competition_id:
+        raise NotFound("Zuteilungslauf nicht gefunden.")
+    if run.status == "deployed":
+        return schemas.Deployed(id=run.id, status=run.status, created=0)
+    if run.status != "done" or run.proposal is None or run.report is None:
+        raise Conflict("Dieser Lauf hat keinen Vorschlag zum Übernehmen.", code="not_deployable")
+    # Serialise deployments of one competition, then check nothing moved since the run.
+    await conn.execute("SELECT 1 FROM competition WHERE id = $1 FOR UPDATE", competition_id)
+    current = await queries.existing_pairs(conn, competition_id=competition_id)
+    problem, _ = await _problem(conn, competition_id, run.reviews_per_entry, run.seed)
+    valid_entries = {e.id for e in problem.entries}
+    valid_jurors = {j.id for j in problem.jurors}
+    pairs = [(j, e) for j, e in run.proposal]
+    if (
+        _fingerprint(current) != run.report.get("existing_fingerprint")
+        or any(j not in valid_jurors or e not in valid_entries for j, e in pairs)
+        or any((j, e) in problem.conflicts for j, e in pairs)
+    ):
+        raise Conflict(
+            "Seit diesem Lauf hat sich die Jury, ein Beitrag oder ein Konflikt geändert. "
+            "Bitte neu berechnen.",
+            code="stale_run",
+        )
+    created = await queries.insert_assignments(
+        conn,
+        competition_id=competition_id,
+        run_id=run.id,
+        pairs=[(uuid.UUID(j), uuid.UUID(e)) for j, e in pairs],
+    )
+    await queries.mark_deployed(conn, run_id=run.id)
+    await events.record(conn, "assignments.deployed", aggregate_id=run.id)
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="assignments.deployed",
+        competition_id=competition_id,
+        subject_type="assignment_run",
+        subject_id=run.id,
+        data={"created": created},
+    )
+    return schemas.Deployed(id=run.id, status="deployed", created=created)
+
+
+async def on_deployed(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
+    """One mail per juror with new assignments."""
+    assert event.aggregate_id is not None
+    settings = services.settings
+    run = await queries.get_run(conn, run_id=event.aggregate_id)
+    if run is None:
+        return
+    competition = await competition_queries.get_competition(conn, competition_id=run.competition_id)
+    assert competition is not None
+    for juror_id, count in await queries.new_assignments_by_juror(conn, run_id=run.id):
+        juror = await queries.get_juror(conn, juror_id=juror_id)
+        if juror is None or juror.account_id is None:
+            continue
+        account = await account_queries.get_account(conn, account_id=juror.account_id)
+        if account is None:
+            continue
+        await queue_email(
+            conn,
+            settings,
+            event_id=event.id,
+            template="jury_assigned",
+            recipient=account.email,
+            locale=account.locale,
+            account_id=account.id,
+            context={
+                "name": juror.name,
+                "count": count,
+                "competition": competition.title.get(account.locale, competition.title["de"]),
+                "action_url": f"{settings.public_url.rstrip('/')}/jury/{competition.id}",
+            },
+        )
+
+
+async def on_invited(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
+    assert event.aggregate_id is not None
+    settings = services.settings
+    juror = await queries.get_juror(conn, juror_id=event.aggregate_id)
+    if juror is None or juror.status != "invited":
+        return
+    competition = await competition_queries.get_competition(
+        conn, competition_id=juror.competition_id
+    )
+    assert competition is not None
+    account = await account_queries.get_account_by_email(conn, email=juror.email)
+    locale = account.locale if account else "de"
+    token = _invitation_token(settings, juror)
+    await queue_email(
+        conn,
+        settings,
+        event_id=event.id,
+        template="jury_invitation",
+        recipient=juror.email,
+        locale=locale,
+        context={
+            "name": juror.name,
+            "competition": competition.title.get(locale, competition.title["de"]),
+            "action_url": f"{settings.public_url.rstrip('/')}/jury/accept?token={token}",
+            "has_account": account is not None,
+        },
+    )
+
+
+# --- Assignments and scoring -----------------------------------------------------------------
+
+
+def _criteria(rows: list[competition_queries.CriterionRow]) -> list[Criterion]:
+    return [Criterion(key=c.key, weight=c.weight, min=c.min_score, max=c.max_score) for c in rows]
+
+
+async def _assignment_for(
+    conn: asyncpg.Connection, principal: Principal, assignment_id: uuid.UUID
+) -> tuple[AssignmentRow, CompetitionRow]:
+    """The caller's own assignment, if they may open it now. Conflicted or foreign: 404."""
+    row = await queries.get_assignment(conn, assignment_id=assignment_id)
+    if (
+        row is None
+        or row.account_id != principal.account_id
+        or row.juror_status != "active"
+        or row.conflicted
+    ):
+        raise NotFound("Zuteilung nicht gefunden.")
+    if row.conflicts_confirmed_at is None:
+        raise Forbidden(
+            "Bitte bestätigen Sie zuerst Ihre Angaben zu Interessenkonflikten.",
+            code="conflicts_unconfirmed",
+        )
+    competition = await competition_queries.get_competition(conn, competition_id=row.competition_id)
+    assert competition is not None
+    if competition.phase not in VISIBLE_PHASES:
+        raise NotFound("Zuteilung nicht gefunden.")
+    return row, competition
+
+
+def _sheet(row: AssignmentRow) -> schemas.Sheet:
+    return schemas.Sheet(
+        status=row.sheet_status or "open",
+        version=row.sheet_version or 0,
+        scores=row.scores or {},
+        comment=row.comment or "",
+        weighted_total=row.weighted_total,
+        updated_at=competitions.berlin(row.sheet_updated_at) if row.sheet_updated_at else None,
+    )
+
+
+async def my_assignments(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID | None
+) -> list[schemas.AssignmentItem]:
+    if competition_id is not None:
+        juror, _ = await require_juror(conn, principal, competition_id)
+        if juror.conflicts_confirmed_at is None:
+            raise Forbidden(
+                "Bitte bestätigen Sie zuerst Ihre Angaben zu Interessenkonflikten.",
+                code="conflicts_unconfirmed",
+            )
+    rows = await queries.assignments_of(
+        conn, account_id=principal.account_id, competition_id=competition_id
+    )
+    items = []
+    competitions_seen: dict[uuid.UUID, CompetitionRow | None] = {}
+    for row in rows:
+        if row.competition_id not in competitions_seen:
+            competitions_seen[row.competition_id] = await competition_queries.get_competition(
+                conn, competition_id=row.competition_id
+            )
+        competition = competitions_seen[row.competition_id]
+        if competition is None or competition.phase not in VISIBLE_PHASES:
+            continue
+        entry = await entry_queries.get_entry(conn, entry_id=row.entry_id)
+        assert entry is not None
+        items.append(
+            schemas.AssignmentItem(
+                id=row.id,
+                competition_id=row.competition_id,
+                entry=schemas.EntryForJuror(
+                    id=entry.id,
+                    title=entry.title,
+                    summary=entry.summary,
+                    category=entry.category,
+                    company_name=None if competition.blind_judging else entry.company_name,
+                ),
+                sheet_status=(row.sheet_status or "open") if row.sheet_version else "open",
+                weighted_total=row.weighted_total,
+            )
+        )
+    return items
+
+
+def blind_filename(attachment_id: uuid.UUID, filename: str, position: int) -> str:
+    """A neutral name for blind judging: file names often carry the company's name."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    suffix = f".{extension}" if extension.isalnum() and len(extension) <= 5 else ""
+    return f"Anhang-{position}{suffix}"
+
+
+async def assignment_detail(
+    conn: asyncpg.Connection, principal: Principal, assignment_id: uuid.UUID
+) -> schemas.AssignmentDetail:
+    row, competition = await _assignment_for(conn, principal, assignment_id)
+    entry = await entry_queries.get_entry(conn, entry_id=row.entry_id)
+    assert entry is not None
+    criteria = await competition_queries.list_criteria(conn, competition_id=competition.id)
+    files = [
+        a
+        for a in await attachment_queries.list_for_entry(conn, entry_id=entry.id)
+        if a.status == "verified"
+    ]
+    company = None
+    if not competition.blind_judging:
+        record = await company_queries.get_company(conn, company_id=entry.company_id)
+        assert record is not None
+        company = schemas.CompanyForJuror(
+            name=record.name, city=record.city, website=record.website
+        )
+    return schemas.AssignmentDetail(
+        id=row.id,
+        competition_id=competition.id,
+        blind=competition.blind_judging,
+        entry_id=entry.id,
+        title=entry.title,
+        summary=entry.summary,
+        description=entry.description,
+        category=entry.category,
+        attachments=[
+            schemas.AttachmentForJuror(
+                id=a.id,
+                filename=blind_filename(a.id, a.filename, i)
+                if competition.blind_judging
+                else a.filename,
+                content_type=a.declared_type,
+                size_bytes=a.size_bytes,
+            )
+            for i, a in enumerate(files, start=1)
+        ],
+        criteria=[
+            schemas.CriterionOut(
+                key=c.key, name=c.name, weight=c.weight, min=c.min_score, max=c.max_score
+            )
+            for c in criteria
+        ],
+        sheet=_sheet(row),
+        company=company,
+    )
+
+
+async def save_score(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    assignment_id: uuid.UUID,
+    data: schemas.ScoreBody,
+    *,
+    if_match: int | None,
+) -> schemas.Sheet:
+    row, competition = await _assignment_for(conn, principal, assignment_id)
+    if competition.phase != "judging":
+        raise Conflict("Bewertet wird nur in der Phase „Jurybewertung“.", code="not_judging")
+    sheet = await queries.lock_sheet(conn, assignment_id=assignment_id)
+    if sheet["status"] == "final":
+        raise Conflict("Dieser Bewertungsbogen ist abgeschlossen und gesperrt.", code="sheet_final")
+    if if_match is not None and if_match != sheet["version"]:
+        raise PreconditionFailed(
+            "Der Bogen wurde inzwischen gespeichert (anderes Fenster?). Bitte neu laden; Ihre "
+            "Eingaben bleiben in diesem Fenster erhalten.",
+            code="version_conflict",
+        )
+    rows = await competition_queries.list_criteria(conn, competition_id=competition.id)
+    by_key = {c.key: c for c in rows}
+    problems = [
+        FieldError(f"scores.{k}", "Unbekanntes Kriterium.") for k in data.scores if k not in by_key
+    ]
+    for key, value in data.scores.items():
+        c = by_key.get(key)
+        if c is not None and not (c.min_score <= value <= c.max_score):
+            problems.append(
+                FieldError(
+                    f"scores.{key}", f"Erlaubt sind Werte von {c.min_score:g} bis {c.max_score:g}."
+                )
+            )
+    missing = [k for k in by_key if k not in data.scores]
+    if data.final and missing:
+        problems += [FieldError(f"scores.{k}", "Für den Abschluss erforderlich.") for k in missing]
+    if problems:
+        raise Invalid("Der Bewertungsbogen ist unvollständig oder ungültig.", fields=problems)
+    total = None
+    if not missing:
+        try:
+            total = weighted_total(scores=data.scores, criteria=_criteria(rows))
+        except AggregationInputError as exc:  # already checked above; keep the API total-safe
+            raise Invalid(str(exc)) from exc
+    comment = data.comment if data.comment is not None else (row.comment or "")
+    version, updated = await queries.save_sheet(
+        conn,
+        assignment_id=assignment_id,
+        scores=data.scores,
+        comment=comment,
+        final=data.final,
+        weighted_total=total,
+    )
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="score.finalised" if data.final else "score.saved",
+        competition_id=competition.id,
+        subject_type="assignment",
+        subject_id=assignment_id,
+        data={"version": version},
+    )
+    return schemas.Sheet(
+        status="final" if data.final else "draft",
+        version=version,
+        scores=data.scores,
+        comment=comment,
+        weighted_total=total,
+        updated_at=competitions.berlin(updated),
+    )
+
+
+async def can_read_entry_files(
+    conn: asyncpg.Connection, principal: Principal, entry_id: uuid.UUID
+) -> bool:
+    """An assigned, active, non-conflicted juror who confirmed the declaration, while the
+    competition is past submission."""
+    row = await queries.juror_assigned_to_entry(
+        conn, account_id=principal.account_id, entry_id=entry_id
+    )
+    if row is None or row.juror_status != "active" or row.conflicted:
+        return False
+    if row.conflicts_confirmed_at is None:
+        return False
+    competition = await competition_queries.get_competition(conn, competition_id=row.competition_id)
+    return competition is not None and competition.phase in VISIBLE_PHASES
+
+
+# --- Progress and reminders ----------------------------------------------------------------
+
+
+async def remind_jurors(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, settings: Settings
+) -> int:
+    """Mail jurors with open sheets; at most one reminder per juror and day (Europe/Berlin)."""
+    competition = await competitions.require_organiser(conn, principal, competition_id)
+    today = datetime.now(BERLIN).date().isoformat()
+    queued = 0
+    for r in await queries.jurors_with_open_sheets(conn, competition_id=competition_id):
+        email_id = await queue_email(
+            conn,
+            settings,
+            event_id=None,
+            template="jury_reminder",
+            recipient=r["email"],
+            locale=r["locale"],
+            account_id=r["account_id"],
+            key=f"jury-reminder-{today}:{r['id']}",
+            context={
+                "name": r["name"],
+                "open": r["open"],
+                "competition": competition.title.get(r["locale"], competition.title["de"]),
+                "action_url": f"{settings.public_url.rstrip('/')}/jury/{competition.id}",
+            },
+        )
+        queued += email_id is not None
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="jury.reminded",
+        competition_id=competition_id,
+        subject_type="competition",
+        subject_id=competition_id,
+        data={"queued": queued},
+    )
+    return queued
