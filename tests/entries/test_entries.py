@@ -326,6 +326,18 @@ async def test_progress_counts_entries_by_status_and_category(world: World) -> N
             },
             {"category": "energie", "draft": 1, "submitted": 1, "withdrawn": 0, "disqualified": 0},
         ],
+        "jurors": [],
+        "reviews": [
+            {
+                "entry_id": w.entry_b["id"],
+                "title": "Idee B",
+                "category": "energie",
+                "assigned": 0,
+                "final": 0,
+            },
+        ],
+        "sheets_final": 0,
+        "sheets_assigned": 0,
     }
     assert (
         await w.a.get(f"/api/v1/competitions/{w.competition['id']}/progress")
