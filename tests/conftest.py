@@ -137,7 +137,9 @@ async def new_client(app: Litestar) -> AsyncIterator[Callable[[], httpx.AsyncCli
     clients: list[httpx.AsyncClient] = []
 
     def make() -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=cast(Any, app), client=("198.51.100.8", 50001))
+        # Each "browser" has its own address, as real users do (rate limits count per client).
+        address = f"198.51.100.{10 + len(clients)}"
+        transport = httpx.ASGITransport(app=cast(Any, app), client=(address, 50001))
         c = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         clients.append(c)
         return c

@@ -186,3 +186,56 @@ async def wait_status(
         if body["status"] in ("verified", "rejected") or loop.time() > deadline:
             return body
         await asyncio.sleep(0.1)
+
+
+def text(mail: Any) -> str:
+    body: str = mail.message.get_body(preferencelist=("plain",)).get_content()
+    return body.replace("\r\n", "\n")
+
+
+async def poll(check: Callable[[], Any], *, timeout: float = 30, interval: float = 0.1) -> Any:
+    """Call `check` until it returns something truthy; fail after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(interval)
+
+
+async def submitted_entry(
+    session: Session,
+    competition_id: str,
+    company: dict[str, Any],
+    *,
+    title: str,
+    category: str = "energie",
+    summary: str = "Kurzfassung.",
+    files: int = 0,
+) -> dict[str, Any]:
+    r = await session.post(
+        f"/api/v1/competitions/{competition_id}/entries",
+        json={
+            "company_id": company["id"],
+            "category": category,
+            "title": title,
+            "summary": summary,
+            "description": "Beschreibung.",
+        },
+    )
+    assert r.status_code == 201, r.text
+    entry: dict[str, Any] = r.json()
+    for i in range(files):
+        created = await upload(
+            session,
+            entry["id"],
+            filename=f"{company['name']} Anlage {i + 1}.pdf",
+            content_type="application/pdf",
+            data=PDF_BYTES,
+        )
+        assert (await wait_status(session, created["id"]))["status"] == "verified"
+    r = await session.post(f"/api/v1/entries/{entry['id']}/submit")
+    assert r.status_code == 200, r.text
+    return entry
