@@ -24,6 +24,7 @@ from competition.events import queries as event_queries
 from competition.events.queries import EventRow
 from competition.jury import service as jury
 from competition.notifications import sender
+from competition.results import service as results
 
 logger = logging.getLogger("competition.jobs")
 
@@ -42,6 +43,8 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
     "juror.invited": (jury.on_invited,),
     "assignment_run.requested": (jury.on_run_requested,),
     "assignments.deployed": (jury.on_deployed,),
+    "result_run.requested": (results.on_run_requested,),
+    "competition.published": (results.on_published,),
 }
 
 

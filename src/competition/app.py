@@ -42,6 +42,7 @@ from competition.jury.routes import (
 )
 from competition.logs import configure as configure_logging
 from competition.ops import routes as ops
+from competition.results.routes import ResultsController, public_winners
 from competition.storage.s3 import Storage, StorageUnavailable
 
 logger = logging.getLogger("competition.api")
@@ -179,6 +180,8 @@ def create_app(settings: Settings) -> Litestar:
             AssignmentController,
             accept_invitation,
             my_assignments,
+            ResultsController,
+            public_winners,
         ],
     )
     prometheus = PrometheusConfig(app_name="competition", prefix="competition", group_path=True)

@@ -87,6 +87,14 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _results_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from competition.results.admin import verify
+
+    ok, report = asyncio.run(verify(settings, run_id=args.run_id))
+    print(report)
+    return 0 if ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="competition", description="Industrie. Neu. Denken. – Plattform"
@@ -118,6 +126,13 @@ def parser() -> argparse.ArgumentParser:
     audit_sub.add_parser(
         "verify", help="seal pending rows, then recompute the chain; exit 1 on any mismatch"
     ).set_defaults(fn=_audit)
+    results = sub.add_parser("results", help="result runs")
+    results_sub = results.add_subparsers(dest="results_command", required=True)
+    verify = results_sub.add_parser(
+        "verify", help="recompute a run from the database; exit 1 when it no longer matches"
+    )
+    verify.add_argument("run_id")
+    verify.set_defaults(fn=_results_verify)
     return p
 
 

@@ -1,0 +1,106 @@
+"""Request and response bodies of the results endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from competition.structs import Request, Response
+
+
+class RunCreate(Request):
+    method: Literal["zscore", "raw"] = "zscore"
+
+
+class RunCreated(Response):
+    id: uuid.UUID
+    status: str
+
+
+class Ranked(Response):
+    entry_id: uuid.UUID
+    title: str
+    rank: int | None
+    score: float | None
+    raw_mean: float | None
+    median: float | None
+    stdev: float | None
+    n_reviews: int
+    tie_broken_by: str | None
+    flags: list[str]
+
+
+class CategoryResult(Response):
+    category: str
+    ranking: list[Ranked]
+
+
+class Run(Response):
+    id: uuid.UUID
+    status: str
+    method: str
+    parameters: dict[str, Any] | None
+    reliability: dict[str, Any] | None
+    snapshot_hash: str | None
+    categories: list[CategoryResult]
+    jurors: list[dict[str, Any]]
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    frozen: bool
+
+
+class WinnerIn(Request):
+    category: Annotated[str, msgspec.Meta(min_length=1, max_length=63)]
+    entry_id: uuid.UUID
+    place: Annotated[int, msgspec.Meta(ge=1, le=10)]
+    justification: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)] | None = None
+
+
+class WinnersIn(Request):
+    result_run_id: uuid.UUID
+    winners: Annotated[list[WinnerIn], msgspec.Meta(max_length=200)]
+
+
+class WinnerOut(Response):
+    category: str
+    entry_id: uuid.UUID
+    title: str
+    place: int
+    rank: int | None
+    justification: str | None
+
+
+class Winners(Response):
+    result_run_id: uuid.UUID | None
+    winners: list[WinnerOut]
+
+
+class Publishing(Response):
+    status: str
+    published_at: datetime
+    result_run_id: uuid.UUID
+
+
+class PublicWinner(Response):
+    place: int
+    title: str
+    summary: str
+    company_name: str
+    city: str
+
+
+class PublicCategory(Response):
+    category: str
+    name: dict[str, str]
+    winners: list[PublicWinner]
+
+
+class PublicWinners(Response):
+    slug: str
+    title: dict[str, str]
+    published_at: datetime
+    categories: list[PublicCategory]

@@ -1,0 +1,483 @@
+"""Results: aggregation runs, winners, publication and the public winners page.
+
+A result run is computed in the worker from the final score sheets (`results.aggregate`) and
+stored with its method, parameters and a SHA-256 over the canonical JSON of inputs and outputs.
+`verify_run` recomputes a run from the database: if any input changed since (a score, an entry),
+the hash no longer matches. Publishing freezes the run (a trigger then refuses any change to it),
+records the winners, opens the public page and sends each entrant and juror one mail.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Any, Literal, cast
+
+import asyncpg
+import msgspec
+
+from competition.audit import service as audit
+from competition.auth import Principal, Services
+from competition.competitions import queries as competition_queries
+from competition.competitions import service as competitions
+from competition.errors import Conflict, FieldError, Invalid, NotFound
+from competition.events import service as events
+from competition.events.queries import EventRow
+from competition.notifications.service import queue_email
+from competition.results import aggregate, queries, schemas
+from competition.results.queries import ResultRunRow
+
+Method = Literal["zscore", "raw"]
+
+
+async def create_run(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, method: str
+) -> uuid.UUID:
+    competition = await competitions.require_organiser(conn, principal, competition_id)
+    if competition.phase not in ("judging", "deliberation"):
+        raise Conflict(
+            "Ergebnisse werden in der Jurybewertung oder Beratung berechnet.", code="wrong_phase"
+        )
+    run_id = await queries.insert_run(
+        conn, competition_id=competition_id, method=method, created_by=principal.account_id
+    )
+    await events.record(conn, "result_run.requested", aggregate_id=run_id)
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="result_run.requested",
+        competition_id=competition_id,
+        subject_type="result_run",
+        subject_id=run_id,
+        data={"method": method},
+    )
+    return run_id
+
+
+async def compute(
+    conn: asyncpg.Connection,
+    competition_id: uuid.UUID,
+    method: str,
+    parameters: aggregate.AggregateParameters | None = None,
+) -> tuple[aggregate.ScoreTable, aggregate.AggregateResult]:
+    """Aggregate the competition's final sheets as they are in the database now."""
+    competition = await competition_queries.get_competition(conn, competition_id=competition_id)
+    assert competition is not None
+    criteria = [
+        aggregate.Criterion(key=c.key, weight=c.weight, min=c.min_score, max=c.max_score)
+        for c in await competition_queries.list_criteria(conn, competition_id=competition_id)
+    ]
+    categories = [
+        c.slug
+        for c in await competition_queries.list_categories(conn, competition_id=competition_id)
+    ]
+    entries, sheets = await queries.inputs(conn, competition_id=competition_id)
+    table = aggregate.table_from_records(
+        criteria=criteria,
+        categories=categories,
+        entries=[
+            aggregate.EntryRecord(entry_id=str(e["id"]), title=e["title"], category=e["category"])
+            for e in entries
+        ],
+        sheets=[
+            aggregate.SheetRecord(
+                entry_id=str(s.entry_id),
+                juror_id=str(s.juror_id),
+                scores={k: float(v) for k, v in s.scores.items()},
+            )
+            for s in sheets
+        ],
+    )
+    params = parameters or aggregate.AggregateParameters(
+        tie_break=tuple(competition.tie_break), reviews_per_entry=competition.reviews_per_entry
+    )
+    return table, aggregate.aggregate(table=table, method=cast(Method, method), parameters=params)
+
+
+async def on_run_requested(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
+    assert event.aggregate_id is not None
+    run = await queries.get_run(conn, run_id=event.aggregate_id, for_update=True)
+    if run is None or run.status != "queued":
+        return
+    try:
+        _, result = await compute(conn, run.competition_id, run.method)
+    except aggregate.AggregationInputError as exc:
+        await queries.finish_run(
+            conn,
+            run_id=run.id,
+            status="failed",
+            parameters=None,
+            result=None,
+            snapshot_hash=None,
+            error=str(exc),
+        )
+        return
+    await queries.finish_run(
+        conn,
+        run_id=run.id,
+        status="done",
+        parameters=msgspec.to_builtins(result.parameters),
+        result=aggregate.result_outputs(result),
+        snapshot_hash=result.snapshot_hash,
+    )
+
+
+class Verification(msgspec.Struct, frozen=True, kw_only=True):
+    run_id: uuid.UUID
+    matches: bool
+    stored_hash: str | None
+    recomputed_hash: str
+
+
+async def verify_run(conn: asyncpg.Connection, *, run_id: uuid.UUID) -> Verification:
+    run = await queries.get_run(conn, run_id=run_id)
+    if run is None or run.status != "done" or run.parameters is None:
+        raise NotFound("Kein abgeschlossener Ergebnislauf mit dieser Id.")
+    parameters = msgspec.convert(run.parameters, aggregate.AggregateParameters)
+    _, result = await compute(conn, run.competition_id, run.method, parameters)
+    return Verification(
+        run_id=run.id,
+        matches=result.snapshot_hash == run.snapshot_hash,
+        stored_hash=run.snapshot_hash,
+        recomputed_hash=result.snapshot_hash,
+    )
+
+
+async def _run_of(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, run_id: uuid.UUID
+) -> ResultRunRow:
+    await competitions.require_organiser(conn, principal, competition_id)
+    run = await queries.get_run(conn, run_id=run_id)
+    if run is None or run.competition_id != competition_id:
+        raise NotFound("Ergebnislauf nicht gefunden.")
+    return run
+
+
+def to_response(run: ResultRunRow) -> schemas.Run:
+    result = run.result or {}
+    return schemas.Run(
+        id=run.id,
+        status=run.status,
+        method=run.method,
+        parameters=run.parameters,
+        reliability=result.get("reliability"),
+        snapshot_hash=run.snapshot_hash,
+        categories=[
+            msgspec.convert(c, schemas.CategoryResult) for c in result.get("categories", [])
+        ],
+        jurors=list(result.get("jurors", [])),
+        error=run.error,
+        created_at=competitions.berlin(run.created_at),
+        finished_at=competitions.berlin(run.finished_at) if run.finished_at else None,
+        frozen=run.frozen_at is not None,
+    )
+
+
+async def get_run(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, run_id: uuid.UUID
+) -> schemas.Run:
+    return to_response(await _run_of(conn, principal, competition_id, run_id))
+
+
+async def set_winners(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    data: schemas.WinnersIn,
+) -> schemas.Winners:
+    competition = await competitions.require_organiser(conn, principal, competition_id)
+    if competition.phase != "deliberation":
+        raise Conflict("Sieger werden in der Beratung festgelegt.", code="wrong_phase")
+    run = await _run_of(conn, principal, competition_id, data.result_run_id)
+    if run.status != "done" or run.result is None:
+        raise Conflict("Dieser Ergebnislauf ist nicht abgeschlossen.", code="run_not_done")
+    rankings = {
+        c["category"]: {r["entry_id"]: r["rank"] for r in c["ranking"]}
+        for c in run.result["categories"]
+    }
+    category_ids = {
+        c.slug: c.id
+        for c in await competition_queries.list_categories(conn, competition_id=competition_id)
+    }
+    problems: list[FieldError] = []
+    seen_places: set[tuple[str, int]] = set()
+    seen_entries: set[uuid.UUID] = set()
+    rows = []
+    for i, w in enumerate(data.winners):
+        ranking = rankings.get(w.category)
+        if w.category not in category_ids or ranking is None:
+            problems.append(FieldError(f"winners[{i}].category", "Unbekannte Kategorie."))
+            continue
+        if str(w.entry_id) not in ranking:
+            problems.append(
+                FieldError(
+                    f"winners[{i}].entry_id",
+                    "Dieser Beitrag steht nicht in der Rangliste der Kategorie.",
+                )
+            )
+            continue
+        if (w.category, w.place) in seen_places or w.entry_id in seen_entries:
+            problems.append(FieldError(f"winners[{i}]", "Platz oder Beitrag doppelt vergeben."))
+            continue
+        seen_places.add((w.category, w.place))
+        seen_entries.add(w.entry_id)
+        rank = ranking[str(w.entry_id)]
+        if rank != w.place and not (w.justification and w.justification.strip()):
+            problems.append(
+                FieldError(
+                    f"winners[{i}].justification",
+                    f"Platz {w.place} weicht vom Rang {rank} der Rangliste ab: bitte schriftlich "
+                    "begründen.",
+                )
+            )
+            continue
+        rows.append((category_ids[w.category], w.place, w.entry_id, rank, w.justification))
+    if problems:
+        raise Invalid("Die Siegerauswahl ist so nicht möglich.", fields=problems)
+    await queries.replace_winners(
+        conn,
+        competition_id=competition_id,
+        run_id=run.id,
+        winners=rows,
+        chosen_by=principal.account_id,
+    )
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="winners.set",
+        competition_id=competition_id,
+        subject_type="competition",
+        subject_id=competition_id,
+        data={
+            "result_run_id": str(run.id),
+            "winners": [
+                {
+                    "category": w.category,
+                    "entry_id": str(w.entry_id),
+                    "place": w.place,
+                    "justification": w.justification,
+                }
+                for w in data.winners
+            ],
+        },
+    )
+    return await winners(conn, principal, competition_id)
+
+
+async def winners(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+) -> schemas.Winners:
+    await competitions.require_organiser(conn, principal, competition_id)
+    rows = await queries.list_winners(conn, competition_id=competition_id)
+    return schemas.Winners(
+        result_run_id=rows[0].result_run_id if rows else None,
+        winners=[
+            schemas.WinnerOut(
+                category=w.category,
+                entry_id=w.entry_id,
+                title=w.title,
+                place=w.place,
+                rank=w.rank,
+                justification=w.justification,
+            )
+            for w in rows
+        ],
+    )
+
+
+async def publish(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+) -> schemas.Publishing:
+    await competitions.require_organiser(conn, principal, competition_id)
+    competition = await competition_queries.get_competition(
+        conn, competition_id=competition_id, for_update=True
+    )
+    assert competition is not None
+    if competition.phase != "deliberation":
+        raise Conflict("Veröffentlicht wird aus der Beratung heraus.", code="wrong_phase")
+    rows = await queries.list_winners(conn, competition_id=competition_id)
+    if not rows:
+        raise Conflict("Bitte zuerst die Sieger festlegen.", code="no_winners")
+    run_id = rows[0].result_run_id
+    await queries.freeze(conn, run_id=run_id)
+    published_at = await queries.mark_published(conn, competition_id=competition_id, run_id=run_id)
+    payload = {"from": "deliberation", "to": "published", "by": str(principal.account_id)}
+    await events.record(
+        conn, "competition.phase_changed", aggregate_id=competition_id, payload=payload
+    )
+    await events.record(
+        conn,
+        "competition.published",
+        aggregate_id=competition_id,
+        payload={"result_run_id": str(run_id)},
+    )
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="competition.published",
+        competition_id=competition_id,
+        subject_type="competition",
+        subject_id=competition_id,
+        data={"result_run_id": str(run_id)},
+    )
+    return schemas.Publishing(
+        status="published", published_at=competitions.berlin(published_at), result_run_id=run_id
+    )
+
+
+async def on_published(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
+    """One announcement per entrant account (winner or not, in its language) and one thank-you
+    per juror; the outbox's idempotency key makes each exactly once."""
+    assert event.aggregate_id is not None
+    settings = services.settings
+    competition = await competition_queries.get_competition(conn, competition_id=event.aggregate_id)
+    assert competition is not None
+    url = f"{settings.public_url.rstrip('/')}/wettbewerbe/{competition.slug}/sieger"
+    for r in await queries.entrant_accounts(conn, competition_id=competition.id):
+        await queue_email(
+            conn,
+            settings,
+            event_id=event.id,
+            template="announcement",
+            recipient=r["email"],
+            locale=r["locale"],
+            account_id=r["account_id"],
+            context={
+                "name": r["name"],
+                "winner": r["winner"],
+                "won": list(r["won"]),
+                "titles": list(r["titles"]),
+                "competition": competition.title.get(r["locale"], competition.title["de"]),
+                "action_url": url,
+            },
+        )
+    for r in await queries.juror_accounts(conn, competition_id=competition.id):
+        await queue_email(
+            conn,
+            settings,
+            event_id=event.id,
+            template="jury_thanks",
+            recipient=r["email"],
+            locale=r["locale"],
+            account_id=r["account_id"],
+            context={
+                "name": r["name"],
+                "competition": competition.title.get(r["locale"], competition.title["de"]),
+                "action_url": url,
+            },
+        )
+
+
+async def public_winners(conn: asyncpg.Connection, *, slug: str) -> schemas.PublicWinners:
+    competition = await competition_queries.get_competition_by_slug(conn, slug=slug)
+    published = (
+        await queries.published_at(conn, competition_id=competition.id) if competition else None
+    )
+    if competition is None or published is None:
+        raise NotFound("Für diesen Wettbewerb sind noch keine Sieger veröffentlicht.")
+    categories = await competition_queries.list_categories(conn, competition_id=competition.id)
+    rows = await queries.list_winners(conn, competition_id=competition.id)
+    return schemas.PublicWinners(
+        slug=competition.slug,
+        title=competition.title,
+        published_at=competitions.berlin(published),
+        categories=[
+            schemas.PublicCategory(
+                category=c.slug,
+                name=c.name,
+                winners=[
+                    schemas.PublicWinner(
+                        place=w.place,
+                        title=w.title,
+                        summary=w.summary,
+                        company_name=w.company_name,
+                        city=w.city,
+                    )
+                    for w in rows
+                    if w.category == c.slug
+                ],
+            )
+            for c in categories
+        ],
+    )
+
+
+# --- CSV export ---------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: str) -> str:
+    """Spreadsheets execute cells that start with =, +, -, @ (CSV injection, OWASP): a leading
+    apostrophe makes them plain text."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _number(value: float | None, separator: str) -> str:
+    if value is None:
+        return ""
+    text = f"{value:.2f}"
+    return text.replace(".", ",") if separator == ";" else text
+
+
+async def export_csv(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, *, separator: str
+) -> bytes:
+    """Entries with their results; UTF-8 with BOM so that Excel detects the encoding."""
+    competition = await competitions.require_organiser(conn, principal, competition_id)
+    run_id = await queries.reported_run(conn, competition_id=competition.id)
+    figures: dict[str, dict[str, Any]] = {}
+    if run_id is not None:
+        run = await queries.get_run(conn, run_id=run_id)
+        assert run is not None
+        assert run.result is not None
+        for category in run.result["categories"]:
+            for r in category["ranking"]:
+                figures[r["entry_id"]] = r
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=separator, lineterminator="\r\n")
+    writer.writerow(
+        [
+            "Kategorie",
+            "Rang",
+            "Titel",
+            "Unternehmen",
+            "Ort",
+            "Landkreis",
+            "Status",
+            "teilnahmeberechtigt",
+            "Punkte",
+            "Mittelwert",
+            "Median",
+            "Standardabweichung",
+            "Gutachten",
+            "Hinweise",
+            "Platz",
+        ]
+    )
+    for row in await queries.export_rows(conn, competition_id=competition.id):
+        f = figures.get(str(row["id"]), {})
+        writer.writerow(
+            [
+                neutralise(str(v))
+                for v in (
+                    row["category"],
+                    f.get("rank") or "",
+                    row["title"],
+                    row["company"],
+                    row["city"],
+                    row["district"],
+                    row["status"],
+                    "ja" if row["eligible"] else "nein",
+                    _number(f.get("score"), separator),
+                    _number(f.get("raw_mean"), separator),
+                    _number(f.get("median"), separator),
+                    _number(f.get("stdev"), separator),
+                    f.get("n_reviews", ""),
+                    ", ".join(f.get("flags", [])),
+                    row["place"] or "",
+                )
+            ]
+        )
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
