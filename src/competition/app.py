@@ -16,12 +16,12 @@ from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from competition import auth, errors
+from competition import auth, errors, web
 from competition.accounts.routes import AuthController, MeController
 from competition.attachments.routes import AttachmentController, create_attachment
 from competition.companies.routes import CompanyController, my_companies
@@ -152,6 +152,33 @@ async def open_services(settings: Settings) -> AsyncIterator[auth.Services]:
         await pool.close()
 
 
+_ERRORS = {
+    400: "Kein gültiges JSON (malformed_json) oder fehlerhafte Anfrage",
+    401: "Nicht angemeldet oder Token ungültig",
+    403: "Keine Berechtigung (auch: CSRF-Token fehlt)",
+    404: "Nicht gefunden – oder für den Aufrufer nicht sichtbar",
+    409: "Widerspricht dem aktuellen Zustand (Phase, Frist, Status)",
+    412: "If-Match passt nicht zur aktuellen Version",
+    413: "Request-Body zu groß",
+    422: "Eingaben ungültig; `fields` nennt die Felder",
+    429: "Zu viele Versuche; Retry-After beachten",
+    503: "Ein Dienst ist vorübergehend nicht erreichbar; Retry-After beachten",
+}
+
+
+def _document_errors(app: Litestar) -> None:
+    """Every operation documents the one error shape it can answer with, replacing Litestar's
+    default 400 schema (which is not what this API sends)."""
+    specs = {
+        code: ResponseSpec(data_container=errors.ErrorBody, description=text)
+        for code, text in _ERRORS.items()
+    }
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if handler.include_in_schema is not False:
+                handler.responses = {**specs, **(handler.responses or {})}
+
+
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -190,8 +217,9 @@ def create_app(settings: Settings) -> Litestar:
         path = "/metrics"
         include_in_schema = False
 
-    return Litestar(
-        route_handlers=[api, ops.live, ops.ready, Metrics],
+    app = Litestar(
+        route_handlers=[api, ops.live, ops.ready, Metrics, web.router()],
+        template_config=web.template_config(),
         lifespan=[lifespan],
         dependencies={
             "services": Provide(auth.provide_services, sync_to_thread=False),
@@ -230,6 +258,8 @@ def create_app(settings: Settings) -> Litestar:
         ),
         debug=False,
     )
+    _document_errors(app)
+    return app
 
 
 def app_from_env() -> Litestar:

@@ -201,8 +201,8 @@ async def fingerprint(pool: asyncpg.Pool) -> dict[str, str]:
     async with pool.acquire() as conn:
         return {
             table: await conn.fetchval(
-                f"SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "
-                f"FROM {table} t"
+                "SELECT count(*) || ':' || "
+                f"coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} t"
             )
             for table in STATE_TABLES
         }
@@ -221,7 +221,7 @@ async def build_world(
     other_organiser = await login(new_client(), "orga2@wettbewerb.test")
     c1 = await open_competition(organiser, reviews_per_entry=1)
     c2 = await open_competition(other_organiser, slug="fremd-2026")
-    sessions = {}
+    sessions: dict[str, Any] = {}
     for role, name in (("entrant_a", "A GmbH"), ("entrant_b", "B AG")):
         email = f"{role}@firma.example"
         await account(pool, email, role)

@@ -113,12 +113,19 @@ class AuthController(Controller):
         )
         return Response(body, cookies=_cookies(services, session_id, session.csrf_token))
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT)
-    async def logout(self, principal: PrincipalDep, services: ServicesDep) -> Response[None]:
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        # Expiring cookies need no Secure flag: only the name and path have to match.
+        response_cookies=[
+            Cookie(key=name, value="", path="/", max_age=0, samesite="lax")
+            for name in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE)
+        ],
+    )
+    async def logout(self, principal: PrincipalDep, services: ServicesDep) -> None:
         """End the current session."""
         if principal is not None and principal.session_id:
             await sessions.delete(services.redis, principal.session_id)
-        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=_expired_cookies(services))
 
     @post("/password-reset", status_code=HTTP_202_ACCEPTED)
     async def password_reset(
