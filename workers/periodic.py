@@ -5,7 +5,8 @@ in its own transaction so one failing duty does not hold back the others.
 - phase transitions due by time (scheduled openings, deadlines), on the database clock;
 - deadline reminders for drafts, 72 h and 24 h before the deadline, each once;
 - removal of objects of deleted attachments and of uploads never completed;
-- sealing the audit log into its hash chain.
+- sealing the audit log into its hash chain;
+- retention: blanking old mail contents, deleting accounts never confirmed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from competition.auth import Services
 from competition.competitions import service as competitions
 from competition.db import transaction
 from competition.entries import service as entries
+from competition.privacy import service as privacy
 
 logger = logging.getLogger("competition.periodic")
 
@@ -45,11 +47,16 @@ async def _audit(conn: asyncpg.Connection, _: Services) -> int:
     return await audit.seal(conn)
 
 
+async def _retention(conn: asyncpg.Connection, services: Services) -> int:
+    return await privacy.apply_retention(conn, services.settings)
+
+
 DUTIES: dict[str, Duty] = {
     "phase_transitions": _transitions,
     "deadline_reminders": _reminders,
     "attachment_cleanup": _attachments,
     "audit_seal": _audit,
+    "retention": _retention,
 }
 
 

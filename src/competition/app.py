@@ -42,6 +42,7 @@ from competition.jury.routes import (
 )
 from competition.logs import configure as configure_logging
 from competition.ops import routes as ops
+from competition.privacy.routes import delete_my_account, export_my_data, privacy_notice
 from competition.results.routes import ResultsController, public_winners
 from competition.storage.s3 import Storage, StorageUnavailable
 
@@ -209,6 +210,9 @@ def create_app(settings: Settings) -> Litestar:
             my_assignments,
             ResultsController,
             public_winners,
+            privacy_notice,
+            export_my_data,
+            delete_my_account,
         ],
     )
     prometheus = PrometheusConfig(app_name="competition", prefix="competition", group_path=True)

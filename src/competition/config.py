@@ -62,6 +62,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     relay_batch: int = 200
     # Dispatched work not processed after this long is re-enqueued (Redis may have lost it).
     redispatch_after_seconds: int = 600
+    # Retention (see the privacy notice): mail contents, never-confirmed accounts.
+    retention_mail_days: int = 180
+    retention_unverified_days: int = 30
     log_level: str = "INFO"
 
     @property

@@ -51,12 +51,15 @@ async def insert_account(
     locale: str,
     verified: bool = False,
     is_organiser: bool = False,
+    privacy_version: str | None = None,
 ) -> AccountRow | None:
     """Insert a new account; None when the address is taken."""
     record = await conn.fetchrow(
         f"""
-        INSERT INTO account (email, name, password_hash, locale, email_verified_at, is_organiser)
-        VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END, $6)
+        INSERT INTO account (email, name, password_hash, locale, email_verified_at, is_organiser,
+                             privacy_version, privacy_accepted_at)
+        VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() END, $6, $7,
+                CASE WHEN $7::text IS NOT NULL THEN now() END)
         ON CONFLICT (email) DO NOTHING
         RETURNING {_ACCOUNT}
         """,
@@ -66,6 +69,7 @@ async def insert_account(
         locale,
         verified,
         is_organiser,
+        privacy_version,
     )
     return _account(record)
 

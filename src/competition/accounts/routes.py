@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from competition import ratelimit
 from competition.accounts import queries, schemas, security, service, sessions
 from competition.auth import Conn, PrincipalDep, ServicesDep, User
-from competition.errors import NotFound
+from competition.errors import FieldError, Invalid, NotFound
 
 
 def _client(request: Request[Any, Any, Any]) -> str:
@@ -62,6 +62,11 @@ class AuthController(Controller):
             limit=s.register_rate_limit,
             window=s.rate_limit_window_seconds,
         )
+        if not data.accept_privacy:
+            raise Invalid(
+                "Ohne Zustimmung zur Datenschutzerklärung können wir kein Konto anlegen.",
+                fields=[FieldError("accept_privacy", "Bitte der Datenschutzerklärung zustimmen.")],
+            )
         account_id, email = await service.register(
             conn, email=data.email, password=data.password, name=data.name, locale=data.locale
         )
@@ -116,9 +121,8 @@ class AuthController(Controller):
     @post(
         "/logout",
         status_code=HTTP_204_NO_CONTENT,
-        # Expiring cookies need no Secure flag: only the name and path have to match.
         response_cookies=[
-            Cookie(key=name, value="", path="/", max_age=0, samesite="lax")
+            sessions.expired_cookie(name)
             for name in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE)
         ],
     )

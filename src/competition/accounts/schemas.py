@@ -30,6 +30,15 @@ class RegisterBody(Request):
     password: Password
     name: Name
     locale: Locale = "de"
+    accept_privacy: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "Zustimmung zur Datenschutzerklärung (GET /api/v1/privacy). Registrieren heißt "
+                "zustimmen; false wird abgelehnt."
+            )
+        ),
+    ] = True
 
 
 class Registered(Response):

@@ -23,6 +23,7 @@ from competition.events.queries import EventRow
 from competition.jury import queries as jury_queries
 from competition.localization import format_datetime
 from competition.notifications.service import queue_email
+from competition.privacy import notice as privacy_notice
 
 
 class InvalidToken(AppError):
@@ -54,6 +55,7 @@ async def register(
         name=name.strip(),
         password_hash=await security.hash_password(password),
         locale=locale,
+        privacy_version=privacy_notice.VERSION,
     )
     if account is None:
         existing = await queries.get_account_by_email(conn, email=email)

@@ -9,11 +9,18 @@ import secrets
 import uuid
 
 import msgspec
+from litestar.datastructures import Cookie
 from redis.asyncio import Redis
 
 SESSION_COOKIE = "ind_session"
 CSRF_COOKIE = "ind_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+
+
+def expired_cookie(name: str) -> Cookie:
+    """A cookie that removes `name` from the browser. No Secure flag needed: name and path
+    decide which cookie is replaced."""
+    return Cookie(key=name, value="", path="/", max_age=0, samesite="lax")
 
 
 class Session(msgspec.Struct, frozen=True):

@@ -1,0 +1,54 @@
+"""Privacy endpoints: the notice, the caller's data export, deleting the caller's account."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Response, get, post
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from competition.accounts import sessions
+from competition.auth import Conn, ServicesDep, User
+from competition.privacy import notice, service
+from competition.structs import Request
+from competition.structs import Response as Body
+
+
+class PrivacyNotice(Body):
+    version: str
+    text: dict[str, str]
+
+
+class DeleteAccount(Request):
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+@get("/privacy", tags=["Datenschutz"])
+async def privacy_notice() -> PrivacyNotice:
+    """The privacy notice (German and English) and its version."""
+    return PrivacyNotice(version=notice.VERSION, text=dict(notice.TEXT))
+
+
+@get("/me/export", tags=["Datenschutz"])
+async def export_my_data(user: User, conn: Conn) -> Response[dict[str, Any]]:
+    """Everything stored about the caller, as JSON (Art. 15 DSGVO)."""
+    data = await service.export(conn, user)
+    return Response(
+        data, headers={"Content-Disposition": 'attachment; filename="meine-daten.json"'}
+    )
+
+
+@post(
+    "/me/delete",
+    status_code=HTTP_204_NO_CONTENT,
+    tags=["Datenschutz"],
+    response_cookies=[
+        sessions.expired_cookie(name) for name in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE)
+    ],
+)
+async def delete_my_account(
+    data: DeleteAccount, user: User, conn: Conn, services: ServicesDep
+) -> None:
+    """Delete the caller's account: personal data is anonymised, competition records stay."""
+    await service.delete_account(conn, services.redis, user, password=data.password)
