@@ -124,7 +124,7 @@ async def add_member(
         action="company.member_added",
         subject_type="company",
         subject_id=company_id,
-        data={"email": email, "status": result.status},
+        data={"status": result.status},
     )
     return result
 

@@ -126,7 +126,6 @@ async def invite(
         competition_id=competition_id,
         subject_type="juror",
         subject_id=juror.id,
-        data={"email": juror.email},
     )
     return juror
 
