@@ -16,6 +16,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware.compression import CompressionMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -68,6 +69,49 @@ CSP_SCHEMA = (
     b"script-src 'self' 'unsafe-inline' https:; font-src 'self' data: https:; "
     b"connect-src 'self'; frame-ancestors 'none'"
 )
+
+
+class DeferredCompression(CompressionMiddleware):
+    """Gzip that is set up only for responses it will compress.
+
+    Litestar builds a gzip compressor for every response whose client accepts gzip, also for the
+    small JSON answers it then sends uncompressed (below `minimum_size`): about a tenth of the
+    API's CPU per request in the jury-burst benchmark (docs/benchmarks.md). Here a complete body
+    below the minimum passes straight through; anything else goes to Litestar's wrapper as before.
+    """
+
+    def create_compression_send_wrapper(
+        self, send: Send, compression_encoding: Any, scope: Scope
+    ) -> Send:
+        start: Message | None = None
+        inner: Send | None = None
+
+        async def wrapper(message: Message) -> None:
+            nonlocal start, inner
+            if inner is not None:
+                await inner(message)
+                return
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if (
+                start is not None
+                and message["type"] == "http.response.body"
+                and not message.get("more_body", False)
+                and len(message.get("body", b"")) < self.config.minimum_size
+            ):
+                inner = send
+                await send(start)
+                await send(message)
+                return
+            inner = super(DeferredCompression, self).create_compression_send_wrapper(
+                send, compression_encoding, scope
+            )
+            if start is not None:
+                await inner(start)
+            await inner(message)
+
+        return wrapper
 
 
 def security_headers(*, hsts: bool) -> Any:
@@ -248,7 +292,9 @@ def create_app(settings: Settings) -> Litestar:
         before_send=[security_headers(hsts=settings.cookie_secure)],
         logging_config=None,
         request_max_body_size=settings.max_body_bytes,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1000),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1000, middleware_class=DeferredCompression
+        ),
         openapi_config=OpenAPIConfig(
             title="Industrie. Neu. Denken. – API",
             version="1.0.0",

@@ -430,14 +430,16 @@ async def juror_assigned_to_entry(
 
 async def lock_sheet(conn: asyncpg.Connection, *, assignment_id: uuid.UUID) -> asyncpg.Record:
     """The sheet of an assignment, created empty on first use, locked for the update."""
-    await conn.execute(
-        "INSERT INTO score_sheet (assignment_id, version) VALUES ($1, 0) ON CONFLICT DO NOTHING",
-        assignment_id,
-    )
-    record = await conn.fetchrow(
-        "SELECT status, version FROM score_sheet WHERE assignment_id = $1 FOR UPDATE",
-        assignment_id,
-    )
+    # Look first: every save after the first finds the sheet, so it costs one round trip, not two.
+    lock = "SELECT status, version FROM score_sheet WHERE assignment_id = $1 FOR UPDATE"
+    record = await conn.fetchrow(lock, assignment_id)
+    if record is None:
+        await conn.execute(
+            "INSERT INTO score_sheet (assignment_id, version) VALUES ($1, 0) "
+            "ON CONFLICT DO NOTHING",
+            assignment_id,
+        )
+        record = await conn.fetchrow(lock, assignment_id)
     assert record is not None
     return record
 
