@@ -39,7 +39,12 @@ lint: .venv ## ruff and mypy (strict)
 .PHONY: test
 test: lint ## the whole test suite (lint, type check, tests on the real services)
 	$(PY) infra/local.py machine
-	.venv/bin/pytest; status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+	.venv/bin/pytest -m "not slow"; status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+.PHONY: chaos
+chaos: .venv ## fault injection: PostgreSQL restart under load, object store outage, worker killed mid-run
+	$(PY) infra/local.py machine
+	.venv/bin/pytest -m slow -s tests/chaos; status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 .PHONY: bench
 bench: .venv ## the performance scenarios, with their baselines (see docs/benchmarks.md)
