@@ -1,8 +1,9 @@
 """Who is calling: the principal behind a session cookie or a Bearer API token.
 
 Cookie-authenticated writes must carry the CSRF token of their session in the `X-CSRF-Token`
-header (the token is returned at login and readable in the `ind_csrf` cookie). Bearer requests need
-none: a browser never attaches them by itself. API tokens are scoped: `read` for safe methods,
+header (the token is returned at login and readable in the `ind_csrf` cookie); HTML forms, which
+cannot send headers, carry it in the hidden field `csrf_token`. Bearer requests need none: a
+browser never attaches them by itself. API tokens are scoped: `read` for safe methods,
 `write` for everything else.
 """
 
@@ -25,6 +26,8 @@ from competition.config import Settings
 from competition.errors import Forbidden, Unauthorized
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FIELD = "csrf_token"
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class Services(msgspec.Struct, kw_only=True):
@@ -108,6 +111,9 @@ async def provide_principal(
         return None
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(sessions.CSRF_HEADER, "")
+        if not sent and request.content_type[0] in _FORM_TYPES:
+            # Parsed once: Litestar keeps the form on the connection for the handler.
+            sent = str((await request.form()).get(CSRF_FIELD, ""))
         if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
             raise Forbidden(
                 "CSRF-Token fehlt oder ist ungültig (Header X-CSRF-Token).", code="csrf_failed"

@@ -1,0 +1,221 @@
+"""Account pages: register, verify the address, log in and out, reset the password.
+
+The same service and session code as the API's /auth routes (`competition.accounts`), with the
+same rate limits; only the answers are pages and redirects instead of JSON.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery
+from litestar.response import Template
+
+from competition import ratelimit
+from competition.accounts import routes as account_routes
+from competition.accounts import schemas, service, sessions
+from competition.auth import ServicesDep
+from competition.errors import AppError
+from competition.web import forms
+from competition.web.rendering import UI, UIDep, safe_next
+
+
+async def limit(services: ServicesDep, action: str, identifier: str, limit: int) -> None:
+    await ratelimit.hit(
+        services.redis,
+        action=action,
+        identifier=identifier,
+        limit=limit,
+        window=services.settings.rate_limit_window_seconds,
+    )
+
+
+def client_of(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def start_session(
+    ui: UI,
+    services: ServicesDep,
+    account_id: uuid.UUID,
+    target: str,
+    *,
+    notice: str | None = None,
+) -> Response[Any]:
+    """A fresh session id on every login (a planted cookie never becomes a session)."""
+    old = ui.request.cookies.get(sessions.SESSION_COOKIE)
+    if old:
+        await sessions.delete(services.redis, old)
+    session_id, session = await sessions.create(
+        services.redis, account_id=account_id, ttl=services.settings.session_ttl_seconds
+    )
+    response = ui.redirect(target, notice=notice)
+    # The API's own cookie settings: both ways of logging in yield the same session.
+    response.cookies.extend(account_routes._cookies(services, session_id, session.csrf_token))
+    return response
+
+
+class AccountPages(Controller):
+    include_in_schema = False
+
+    @get("/register")
+    async def register_form(self, ui: UIDep) -> Template:
+        """Registration form."""
+        return await ui.render("accounts/register.html", values={"locale": ui.locale})
+
+    @post("/register")
+    async def register(self, ui: UIDep, services: ServicesDep) -> Response[Any]:
+        """Register; the verification mail follows."""
+        values = forms.values(await ui.request.form())
+        body, errors = forms.convert(schemas.RegisterBody, _register_data(values), ui.locale)
+        if values.get("password") != values.get("password_repeat"):
+            errors["password_repeat"] = ui._("Die beiden Passwörter stimmen nicht überein.")
+        if body is None or errors:
+            return await ui.render(
+                "accounts/register.html", status_code=422, values=values, errors=errors
+            )
+        try:
+            await limit(
+                services, "register", client_of(ui.request), services.settings.register_rate_limit
+            )
+            await service.register(
+                ui.conn,
+                email=body.email,
+                password=body.password,
+                name=body.name,
+                locale=body.locale,
+            )
+        except AppError as exc:
+            problems = forms.from_error(exc, ui.locale)
+            return await ui.render(
+                "accounts/register.html",
+                status_code=exc.status_code,
+                values=values,
+                message=problems.message,
+                errors=problems.fields,
+            )
+        return ui.redirect("/login", notice="registered")
+
+    @get("/verify")
+    async def verify(
+        self, ui: UIDep, services: ServicesDep, token: FromQuery[str] = ""
+    ) -> Response[Any]:
+        """The link from the verification mail: confirms the address (repeating it is harmless)."""
+        try:
+            await service.verify_email(ui.conn, services.settings, token=token)
+        except AppError as exc:
+            return await ui.render(
+                "accounts/link_invalid.html",
+                status_code=400,
+                message=forms.from_error(exc, ui.locale).message,
+            )
+        return ui.redirect("/login", notice="verified")
+
+    @get("/login")
+    async def login_form(self, ui: UIDep, next: FromQuery[str] = "") -> Template:
+        """Login form."""
+        return await ui.render("accounts/login.html", next=safe_next(next) or "")
+
+    @post("/login")
+    async def login(self, ui: UIDep, services: ServicesDep) -> Response[Any]:
+        """Log in and continue where the person wanted to go."""
+        values = forms.values(await ui.request.form())
+        target = safe_next(values.get("next")) or "/mein-bereich"
+        email, password = values.get("email", ""), values.get("password", "")
+        try:
+            for action, identifier in (
+                ("login-address", service.normalise_email(email)),
+                ("login-client", client_of(ui.request)),
+            ):
+                await limit(services, action, identifier, services.settings.login_rate_limit)
+            account = await service.authenticate(ui.conn, email=email, password=password)
+        except AppError as exc:
+            return await ui.render(
+                "accounts/login.html",
+                status_code=exc.status_code,
+                values={"email": email},
+                next=safe_next(values.get("next")) or "",
+                message=forms.from_error(exc, ui.locale).message,
+            )
+        return await start_session(ui, services, account.id, target)
+
+    @post("/logout")
+    async def logout(self, ui: UIDep, services: ServicesDep) -> Response[Any]:
+        """End the session."""
+        if ui.principal is not None and ui.principal.session_id:
+            await sessions.delete(services.redis, ui.principal.session_id)
+        response = ui.redirect("/", notice="logged_out")
+        response.cookies.extend(account_routes._expired_cookies(services))
+        return response
+
+    @get("/password-reset")
+    async def reset_form(self, ui: UIDep, token: FromQuery[str] = "") -> Template:
+        """Ask for a reset mail, or (with the token from that mail) choose a new password."""
+        if token:
+            return await ui.render("accounts/reset_confirm.html", token=token)
+        return await ui.render("accounts/reset_request.html")
+
+    @post("/password-reset")
+    async def reset_request(self, ui: UIDep, services: ServicesDep) -> Response[Any]:
+        """Send a reset mail; the answer is the same whether the address exists."""
+        email = forms.values(await ui.request.form()).get("email", "")
+        try:
+            for action, identifier in (
+                ("reset-address", service.normalise_email(email)),
+                ("reset-client", client_of(ui.request)),
+            ):
+                await limit(services, action, identifier, services.settings.reset_rate_limit)
+            await service.request_password_reset(ui.conn, email=email)
+        except AppError as exc:
+            return await ui.render(
+                "accounts/reset_request.html",
+                status_code=exc.status_code,
+                values={"email": email},
+                message=forms.from_error(exc, ui.locale).message,
+            )
+        return ui.redirect("/login", notice="reset_requested")
+
+    @post("/password-reset/neu")
+    async def reset_confirm(self, ui: UIDep, services: ServicesDep) -> Response[Any]:
+        """Set the new password; every session of the account ends."""
+        values = forms.values(await ui.request.form())
+        token = values.get("token", "")
+        body, errors = forms.convert(
+            schemas.ResetConfirmBody,
+            {"token": token, "password": values.get("password", "")},
+            ui.locale,
+        )
+        if values.get("password") != values.get("password_repeat"):
+            errors["password_repeat"] = ui._("Die beiden Passwörter stimmen nicht überein.")
+        if body is None or errors:
+            return await ui.render(
+                "accounts/reset_confirm.html", status_code=422, token=token, errors=errors
+            )
+        try:
+            await service.confirm_password_reset(
+                ui.conn,
+                services.redis,
+                services.settings,
+                token=body.token,
+                password=body.password,
+            )
+        except AppError as exc:
+            return await ui.render(
+                "accounts/link_invalid.html",
+                status_code=exc.status_code,
+                message=forms.from_error(exc, ui.locale).message,
+            )
+        response = ui.redirect("/login", notice="password_changed")
+        response.cookies.extend(account_routes._expired_cookies(services))
+        return response
+
+
+def _register_data(values: dict[str, str]) -> dict[str, Any]:
+    return {
+        "email": values.get("email", "").strip(),
+        "name": values.get("name", "").strip(),
+        "password": values.get("password", ""),
+        "locale": values.get("locale") or "de",
+    }

@@ -1,0 +1,403 @@
+"""Entrant pages: my area, company profiles with members, the entry editor, attachments,
+submission and withdrawal.
+
+The editor never loses text: every refusal re-renders the form with what was typed; a stale
+version (412) shows the stored version next to the person's own, whose text stays in the form
+with the new version number, so saving again is a deliberate overwrite.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from competition.attachments import service as attachments
+from competition.attachments.sniff import ALLOWED as ALLOWED_TYPES
+from competition.auth import ServicesDep
+from competition.companies import queries as company_queries
+from competition.companies import schemas as company_schemas
+from competition.companies import service as companies
+from competition.competitions import queries as competition_queries
+from competition.competitions import service as competitions
+from competition.competitions.districts import NAMES as DISTRICTS
+from competition.entries import queries as entry_queries
+from competition.entries import schemas as entry_schemas
+from competition.entries import service as entries
+from competition.errors import AppError, PreconditionFailed
+from competition.web import forms
+from competition.web import queries as web_queries
+from competition.web.rendering import UI, UIDep, safe_next
+
+COMPANY_FIELDS = ("name", "street", "postal_code", "city", "district", "employees", "website")
+ENTRY_FIELDS = ("category", "title", "summary", "description")
+
+
+def _version(values: dict[str, str]) -> int | None:
+    try:
+        return int(values.get("version", ""))
+    except ValueError:
+        return None
+
+
+def _company_data(values: dict[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {f: values.get(f, "").strip() for f in COMPANY_FIELDS}
+    if not data["website"]:
+        data["website"] = None
+    return data
+
+
+async def _company_page(
+    ui: UI,
+    company_id: uuid.UUID,
+    *,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    problems: forms.Problems | None = None,
+    member_problems: forms.Problems | None = None,
+    stored: company_schemas.Company | None = None,
+) -> Template:
+    role = await companies.require_member(ui.conn, ui.user(), company_id)
+    row = await company_queries.get_company(ui.conn, company_id=company_id)
+    assert row is not None
+    company = await companies.to_response(ui.conn, row)
+    shown = values or {f: str(getattr(company, f) or "") for f in COMPANY_FIELDS}
+    shown.setdefault("version", str(company.version))
+    problems = problems or forms.Problems()
+    member_problems = member_problems or forms.Problems()
+    return await ui.render(
+        "entrant/company.html",
+        status_code=status_code,
+        company=company,
+        is_owner=role == "owner",
+        districts=sorted(DISTRICTS.items(), key=lambda d: d[1]),
+        values=shown,
+        message=problems.message,
+        errors=problems.fields,
+        member_message=member_problems.message,
+        member_errors=member_problems.fields,
+        stored=stored,
+    )
+
+
+async def _editor(
+    ui: UI,
+    entry_id: uuid.UUID,
+    *,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    problems: forms.Problems | None = None,
+    stored: entry_schemas.Entry | None = None,
+) -> Template:
+    row, role = await entries.access(ui.conn, ui.user(), entry_id)
+    entry = await entries.to_response(ui.conn, row)
+    competition_row = await competition_queries.get_competition(
+        ui.conn, competition_id=entry.competition_id
+    )
+    assert competition_row is not None
+    competition = await competitions.to_response(ui.conn, competition_row, is_organiser=False)
+    shown = values or {f: str(getattr(entry, f)) for f in ENTRY_FIELDS}
+    shown.setdefault("version", str(entry.version))
+    problems = problems or forms.Problems()
+    return await ui.render(
+        "entrant/entry.html",
+        status_code=status_code,
+        entry=entry,
+        competition=competition,
+        can_edit=role == "member" and entry.editable,
+        is_member=role == "member",
+        values=shown,
+        message=problems.message,
+        errors=problems.fields,
+        stored=stored,
+        accept=",".join(ALLOWED_TYPES),
+    )
+
+
+class EntrantPages(Controller):
+    include_in_schema = False
+
+    @get("/mein-bereich")
+    async def home(self, ui: UIDep) -> Template:
+        """Everything of the signed-in person: entries, companies, jury work, organising."""
+        user = ui.user()
+        my_companies = [
+            await companies.to_response(ui.conn, c)
+            for c in await company_queries.list_companies_of(ui.conn, account_id=user.account_id)
+        ]
+        my_entries = [
+            entries.summary(e)
+            for e in await entry_queries.list_for_account(ui.conn, account_id=user.account_id)
+        ]
+        visible = await competition_queries.list_visible(ui.conn, account_id=user.account_id)
+        titles = {c.id: c.title for c in visible}
+        return await ui.render(
+            "entrant/home.html",
+            companies=my_companies,
+            entries=my_entries,
+            titles=titles,
+            open_competitions=[competitions.summary(c) for c in visible if c.submissions_open],
+            jury=await web_queries.jury_memberships(ui.conn, account_id=user.account_id),
+            organised=await web_queries.organised_competitions(ui.conn, account_id=user.account_id),
+        )
+
+    # Companies ---------------------------------------------------------------------------------
+
+    @get("/unternehmen/neu")
+    async def new_company_form(self, ui: UIDep, next: FromQuery[str] = "") -> Template:
+        """Form for a new company profile."""
+        ui.user()
+        return await ui.render(
+            "entrant/company_new.html",
+            districts=sorted(DISTRICTS.items(), key=lambda d: d[1]),
+            values={"next": safe_next(next) or ""},
+        )
+
+    @post("/unternehmen/neu")
+    async def create_company(self, ui: UIDep) -> Response[Any]:
+        """Create the company profile; the person becomes its owner."""
+        user = ui.user()
+        values = forms.values(await ui.request.form())
+        data, errors = forms.convert(
+            company_schemas.CompanyCreate, _company_data(values), ui.locale
+        )
+        problems = forms.Problems(fields=errors)
+        if data is not None:
+            try:
+                company = await companies.create(ui.conn, user, data)
+            except AppError as exc:
+                problems = forms.from_error(exc, ui.locale)
+            else:
+                target = safe_next(values.get("next")) or f"/unternehmen/{company.id}"
+                return ui.redirect(target, notice="company_created")
+        return await ui.render(
+            "entrant/company_new.html",
+            status_code=422,
+            districts=sorted(DISTRICTS.items(), key=lambda d: d[1]),
+            values=values,
+            message=problems.message,
+            errors=problems.fields,
+        )
+
+    @get("/unternehmen/{company_id:uuid}")
+    async def company(self, company_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
+        """The company profile with its members (members only)."""
+        return await _company_page(ui, company_id)
+
+    @post("/unternehmen/{company_id:uuid}")
+    async def update_company(self, company_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
+        """Save the profile; a stale version shows what is stored now."""
+        user = ui.user()
+        values = forms.values(await ui.request.form())
+        data, errors = forms.convert(
+            company_schemas.CompanyUpdate, _company_data(values), ui.locale
+        )
+        if data is None:
+            return await _company_page(
+                ui,
+                company_id,
+                status_code=422,
+                values=values,
+                problems=forms.Problems(fields=errors),
+            )
+        try:
+            await companies.update(ui.conn, user, company_id, data, if_match=_version(values))
+        except PreconditionFailed as exc:
+            row = await company_queries.get_company(ui.conn, company_id=company_id)
+            assert row is not None
+            stored = await companies.to_response(ui.conn, row)
+            values["version"] = str(stored.version)
+            return await _company_page(
+                ui,
+                company_id,
+                status_code=412,
+                values=values,
+                problems=forms.from_error(exc, ui.locale),
+                stored=stored,
+            )
+        except AppError as exc:
+            return await _company_page(
+                ui,
+                company_id,
+                status_code=exc.status_code,
+                values=values,
+                problems=forms.from_error(exc, ui.locale),
+            )
+        return ui.redirect(f"/unternehmen/{company_id}", notice="company_saved")
+
+    @post("/unternehmen/{company_id:uuid}/mitglieder")
+    async def add_member(self, company_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
+        """Add a person by e-mail (owner): existing accounts at once, others by invitation."""
+        user = ui.user()
+        email = forms.values(await ui.request.form()).get("member_email", "").strip()
+        data, errors = forms.convert(company_schemas.MemberAdd, {"email": email}, ui.locale)
+        problems = forms.Problems(fields={"member_" + k: v for k, v in errors.items()})
+        if data is not None:
+            try:
+                result = await companies.add_member(ui.conn, user, company_id, data.email)
+            except AppError as exc:
+                problems = forms.from_error(exc, ui.locale)
+            else:
+                notice = "member_added" if result.status == "added" else "member_invited"
+                return ui.redirect(f"/unternehmen/{company_id}", notice=notice)
+        return await _company_page(ui, company_id, status_code=422, member_problems=problems)
+
+    # Entries -----------------------------------------------------------------------------------
+
+    @get("/wettbewerbe/{slug:str}/teilnehmen")
+    async def new_entry_form(self, slug: FromPath[str], ui: UIDep) -> Template:
+        """Start an entry: company, category, title, summary."""
+        user = ui.user()
+        row, _ = await competitions.visible(ui.conn, user, slug)
+        competition = await competitions.to_response(ui.conn, row, is_organiser=False)
+        mine = await company_queries.list_companies_of(ui.conn, account_id=user.account_id)
+        values = {"company_id": str(mine[0].id)} if len(mine) == 1 else {}
+        return await ui.render(
+            "entrant/entry_new.html", competition=competition, companies=mine, values=values
+        )
+
+    @post("/wettbewerbe/{slug:str}/teilnehmen")
+    async def create_entry(self, slug: FromPath[str], ui: UIDep) -> Response[Any]:
+        """Create the draft; the editor opens."""
+        user = ui.user()
+        row, _ = await competitions.visible(ui.conn, user, slug)
+        values = forms.values(await ui.request.form())
+        data, errors = forms.convert(
+            entry_schemas.EntryCreate,
+            {k: values.get(k, "") for k in ("company_id", *ENTRY_FIELDS)},
+            ui.locale,
+        )
+        problems = forms.Problems(fields=errors)
+        if data is not None:
+            try:
+                entry_id = await entries.create(ui.conn, user, row.id, data)
+            except AppError as exc:
+                problems = forms.from_error(exc, ui.locale)
+            else:
+                return ui.redirect(f"/entries/{entry_id}", notice="entry_created")
+        competition = await competitions.to_response(ui.conn, row, is_organiser=False)
+        mine = await company_queries.list_companies_of(ui.conn, account_id=user.account_id)
+        return await ui.render(
+            "entrant/entry_new.html",
+            status_code=422,
+            competition=competition,
+            companies=mine,
+            values=values,
+            message=problems.message,
+            errors=problems.fields,
+        )
+
+    @get("/entries/{entry_id:uuid}")
+    async def entry(self, entry_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
+        """The entry editor (members) or the entry as organisers see it."""
+        return await _editor(ui, entry_id)
+
+    @post("/entries/{entry_id:uuid}")
+    async def save_entry(self, entry_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
+        """Save the draft with the version it was loaded at."""
+        user = ui.user()
+        values = forms.values(await ui.request.form())
+        data, errors = forms.convert(
+            entry_schemas.EntryUpdate, {k: values.get(k, "") for k in ENTRY_FIELDS}, ui.locale
+        )
+        if data is None:
+            return await _editor(
+                ui, entry_id, status_code=422, values=values, problems=forms.Problems(fields=errors)
+            )
+        try:
+            await entries.update(ui.conn, user, entry_id, data, if_match=_version(values))
+        except PreconditionFailed as exc:
+            row, _ = await entries.access(ui.conn, user, entry_id)
+            stored = await entries.to_response(ui.conn, row)
+            values["version"] = str(stored.version)
+            return await _editor(
+                ui,
+                entry_id,
+                status_code=412,
+                values=values,
+                problems=forms.from_error(exc, ui.locale),
+                stored=stored,
+            )
+        except AppError as exc:
+            return await _editor(
+                ui,
+                entry_id,
+                status_code=exc.status_code,
+                values=values,
+                problems=forms.from_error(exc, ui.locale),
+            )
+        return ui.redirect(f"/entries/{entry_id}", notice="entry_saved")
+
+    @get("/entries/{entry_id:uuid}/einreichen")
+    async def submit_form(self, entry_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
+        """What will be submitted, and the button that does it."""
+        row, _ = await entries.access(ui.conn, ui.user(), entry_id)
+        return await ui.render("entrant/submit.html", entry=await entries.to_response(ui.conn, row))
+
+    @post("/entries/{entry_id:uuid}/einreichen")
+    async def submit(self, entry_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
+        """Submit; every member of the company receives a confirmation mail."""
+        user = ui.user()
+        try:
+            await entries.submit(ui.conn, user, entry_id)
+        except AppError as exc:
+            row, _ = await entries.access(ui.conn, user, entry_id)
+            return await ui.render(
+                "entrant/submit.html",
+                status_code=exc.status_code,
+                entry=await entries.to_response(ui.conn, row),
+                message=forms.from_error(exc, ui.locale).message,
+            )
+        return ui.redirect(f"/entries/{entry_id}", notice="entry_submitted")
+
+    @get("/entries/{entry_id:uuid}/zurueckziehen")
+    async def withdraw_form(self, entry_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
+        """Confirmation before withdrawing."""
+        row, _ = await entries.access(ui.conn, ui.user(), entry_id)
+        return await ui.render(
+            "entrant/withdraw.html", entry=await entries.to_response(ui.conn, row)
+        )
+
+    @post("/entries/{entry_id:uuid}/zurueckziehen")
+    async def withdraw(self, entry_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
+        """Withdraw the entry (it can be submitted again before the deadline)."""
+        user = ui.user()
+        try:
+            await entries.withdraw(ui.conn, user, entry_id)
+        except AppError as exc:
+            row, _ = await entries.access(ui.conn, user, entry_id)
+            return await ui.render(
+                "entrant/withdraw.html",
+                status_code=exc.status_code,
+                entry=await entries.to_response(ui.conn, row),
+                message=forms.from_error(exc, ui.locale).message,
+            )
+        return ui.redirect(f"/entries/{entry_id}", notice="entry_withdrawn")
+
+    # Attachments -------------------------------------------------------------------------------
+
+    @post("/anhaenge/{attachment_id:uuid}/loeschen")
+    async def delete_attachment(
+        self, attachment_id: FromPath[uuid.UUID], ui: UIDep
+    ) -> Response[Any]:
+        """Delete an attachment while the entry is editable."""
+        user = ui.user()
+        attachment, entry, _ = await attachments.access(ui.conn, user, attachment_id)
+        try:
+            await attachments.delete(ui.conn, user, attachment_id)
+        except AppError as exc:
+            return await _editor(
+                ui, entry.id, status_code=exc.status_code, problems=forms.from_error(exc, ui.locale)
+            )
+        return ui.redirect(f"/entries/{attachment.entry_id}", notice="attachment_deleted")
+
+    @get("/anhaenge/{attachment_id:uuid}")
+    async def open_attachment(
+        self, attachment_id: FromPath[uuid.UUID], ui: UIDep, services: ServicesDep
+    ) -> Redirect:
+        """Open an attachment: a short-lived link straight to the object store."""
+        link = await attachments.download(ui.conn, services.storage, ui.user(), attachment_id)
+        return Redirect(path=link.url, status_code=303)

@@ -1,0 +1,166 @@
+"""HTML forms into the domain's request Structs, and every failure into messages on the form.
+
+The rules stay where they are: constraints live on the request Structs (`schemas.py` of each
+domain) and in the services. This module only converts form strings field by field (so a form
+shows all its problems at once, not just the first), words msgspec's findings for people, and
+spreads a service's `AppError` over the form's fields.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import msgspec
+from litestar.datastructures import FormMultiDict
+
+from competition.errors import AppError
+from competition.web.i18n import N_, gettext, number
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+_MIN_LENGTH = re.compile(r"of length >= (\d+)")
+_MAX_LENGTH = re.compile(r"of length <= (\d+)")
+_BOUND = re.compile(r"`(?:int|float)` (>=|>|<=|<) (-?[0-9.e+]+)")
+_AT = re.compile(r" - at `\$([^`]*)`$")
+_LOCAL_MINUTES = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
+
+# Codes of domain errors whose German detail has an English wording here; others show the detail.
+ERROR_TEXTS: dict[str, str] = {
+    "version_conflict": N_(
+        "Inzwischen wurde eine neuere Fassung gespeichert. Ihre Eingaben sind nicht verloren."
+    ),
+    "submissions_closed": N_("Die Einreichung ist geschlossen."),
+    "invalid_credentials": N_("E-Mail-Adresse oder Passwort ist falsch."),
+    "email_not_verified": N_(
+        "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse über den Link in unserer E-Mail."
+    ),
+    "invalid_token": N_("Der Link ist ungültig oder abgelaufen."),
+    "rate_limited": N_("Zu viele Versuche. Bitte warten Sie einige Minuten."),
+    "csrf_failed": N_(
+        "Ihre Sitzung ist abgelaufen oder das Formular ist veraltet. Bitte laden Sie die Seite neu."
+    ),
+    "conflicts_unconfirmed": N_(
+        "Bitte bestätigen Sie zuerst Ihre Angaben zu Interessenkonflikten."
+    ),
+    "not_found": N_("Nicht gefunden."),
+    "forbidden": N_("Keine Berechtigung."),
+    "unauthorized": N_("Bitte melden Sie sich an."),
+    "sheet_final": N_("Dieser Bewertungsbogen ist abgeschlossen und gesperrt."),
+    "attachments_pending": N_(
+        "Anhänge werden noch hochgeladen oder geprüft. Bitte warten Sie, bis alle geprüft sind."
+    ),
+    "ineligible": N_("Der Unternehmenssitz liegt nicht im Teilnahmegebiet des Wettbewerbs."),
+    "already_invited": N_("Diese Adresse ist bereits in die Jury eingeladen."),
+    "slug_taken": N_("Diese Kurzbezeichnung ist bereits vergeben."),
+    "illegal_transition": N_("Dieser Phasenwechsel ist nicht möglich."),
+    "service_unavailable": N_(
+        "Ein Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es gleich erneut."
+    ),
+}
+
+
+# What a pattern means, by field name: "the format is wrong" alone does not help anyone.
+FORMAT_HINTS: dict[str, str] = {
+    "email": N_("Bitte eine gültige E-Mail-Adresse angeben."),
+    "postal_code": N_("Bitte die fünfstellige Postleitzahl angeben."),
+    "website": N_("Bitte die vollständige Adresse mit https:// angeben."),
+    "slug": N_("Nur Kleinbuchstaben, Ziffern und Bindestriche (mindestens 2 Zeichen)."),
+    "key": N_("Kleinbuchstaben, Ziffern und Unterstriche; beginnt mit einem Buchstaben."),
+    "district": N_("Bitte einen Landkreis wählen."),
+}
+
+
+class Problems(msgspec.Struct, kw_only=True):
+    """What the form shows: one general message and messages by field."""
+
+    message: str = ""
+    fields: dict[str, str] = msgspec.field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.message or self.fields)
+
+
+def values(form: FormMultiDict) -> dict[str, str]:
+    """The form's single values as typed (never trimmed: the user's text stays as it was)."""
+    return {key: str(value) for key, value in form.items() if isinstance(value, str)}
+
+
+def local_datetime(value: str) -> str:
+    """`<input type="datetime-local">` sends minutes only; the Structs want RFC 3339."""
+    return value + ":00" if _LOCAL_MINUTES.match(value) else value
+
+
+def explain(message: str, locale: str, field: str = "") -> str:
+    """msgspec's technical finding, worded for people."""
+    at = _AT.search(message)
+    name = (at.group(1) if at and at.group(1) else field).rsplit(".", 1)[-1].split("[", 1)[0]
+    message = _AT.sub("", message)
+    if "missing required field" in message:
+        return gettext(locale, "Bitte ausfüllen.")
+    if found := _MIN_LENGTH.search(message):
+        n = int(found.group(1))
+        if n <= 1:
+            return gettext(locale, "Bitte ausfüllen.")
+        return gettext(locale, "Mindestens %(n)s Zeichen.") % {"n": n}
+    if found := _MAX_LENGTH.search(message):
+        return gettext(locale, "Höchstens %(n)s Zeichen.") % {"n": found.group(1)}
+    if "matching regex" in message:
+        return gettext(locale, FORMAT_HINTS.get(name, N_("Das Format stimmt nicht.")))
+    if found := _BOUND.search(message):
+        op, bound = found.groups()
+        value = number(float(bound), locale, digits=0 if float(bound).is_integer() else 2)
+        text = {
+            ">=": N_("Mindestens %(n)s."),
+            ">": N_("Bitte mehr als %(n)s."),
+            "<=": N_("Höchstens %(n)s."),
+            "<": N_("Bitte weniger als %(n)s."),
+        }[op]
+        return gettext(locale, text) % {"n": value}
+    if "Expected `int`" in message:
+        return gettext(locale, "Bitte eine ganze Zahl eingeben.")
+    if "Expected `float`" in message:
+        return gettext(locale, "Bitte eine Zahl eingeben.")
+    if "datetime" in message:
+        return gettext(locale, "Bitte Datum und Uhrzeit angeben.")
+    return gettext(locale, "Ungültige Eingabe.")
+
+
+def convert(
+    struct: type[T], data: dict[str, Any], locale: str, *, prefix: str = ""
+) -> tuple[T | None, dict[str, str]]:
+    """Check each field on its own against the Struct's types, then build the Struct.
+
+    Returns the Struct, or None with the problems by field name (`prefix` + name, nested
+    positions as `name[0].key`, the same keys the services use in their field errors)."""
+    problems: dict[str, str] = {}
+    for field in msgspec.structs.fields(struct):
+        key = prefix + field.encode_name
+        if field.encode_name not in data:
+            if field.required:
+                problems[key] = gettext(locale, "Bitte ausfüllen.")
+            continue
+        try:
+            msgspec.convert(data[field.encode_name], field.type, strict=False)
+        except msgspec.ValidationError as exc:
+            at = _AT.search(str(exc))
+            problems[key + (at.group(1) if at else "")] = explain(
+                str(exc), locale, field.encode_name
+            )
+    if problems:
+        return None, problems
+    try:
+        return msgspec.convert(data, struct, strict=False), {}
+    except msgspec.ValidationError as exc:
+        at = _AT.search(str(exc))
+        return None, {prefix + (at.group(1).lstrip(".") if at else ""): explain(str(exc), locale)}
+
+
+def from_error(exc: AppError, locale: str) -> Problems:
+    """A service's refusal as form messages: the detail on top, field errors at their fields."""
+    if locale == "de" or exc.code not in ERROR_TEXTS:
+        message = exc.detail
+    else:
+        message = gettext(locale, ERROR_TEXTS[exc.code])
+    fields = {f.field: f.message for f in exc.fields or []}
+    return Problems(message=message, fields=fields)

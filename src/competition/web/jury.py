@@ -1,0 +1,322 @@
+"""Juror pages: accept the invitation, declare conflicts, the list of assignments with progress,
+the score sheet with the criteria, their weights and the weighted total."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from competition.auth import ServicesDep
+from competition.competitions import queries as competition_queries
+from competition.errors import AppError, Invalid, PreconditionFailed
+from competition.jury import schemas, service
+from competition.web import forms
+from competition.web import queries as web_queries
+from competition.web.accounts import start_session
+from competition.web.labels import LABELS
+from competition.web.rendering import UI, UIDep, login_path
+
+BLIND_ROWS = 5
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}"
+
+
+async def _competition(ui: UI, competition_id: uuid.UUID) -> competition_queries.CompetitionRow:
+    row = await competition_queries.get_competition(ui.conn, competition_id=competition_id)
+    assert row is not None  # require_juror has answered 404 for unknown competitions
+    return row
+
+
+async def _conflicts_page(
+    ui: UI,
+    competition_id: uuid.UUID,
+    *,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    problems: forms.Problems | None = None,
+) -> Template:
+    user = ui.user()
+    await service.require_juror(ui.conn, user, competition_id)
+    competition = await _competition(ui, competition_id)
+    declared = await service.my_conflicts(ui.conn, user, competition_id)
+    if values is None:
+        values = {"confirmed": "1"} if declared.confirmed_complete else {}
+        own = [c for c in declared.conflicts if c.source == "juror"]
+        if competition.blind_judging:
+            for i, c in enumerate(own[:BLIND_ROWS]):
+                values |= {f"company_{i}": c.company_name or "", f"type_{i}": c.type}
+                values[f"note_{i}"] = c.note or ""
+        else:
+            for c in own:
+                values[f"type_{c.company_id}"] = c.type
+                values[f"note_{c.company_id}"] = c.note or ""
+    problems = problems or forms.Problems()
+    suggested = {s.company_id: s.reason for s in declared.suggested or []}
+    return await ui.render(
+        "jury/conflicts.html",
+        status_code=status_code,
+        competition=competition,
+        declared=declared,
+        suggested=suggested,
+        types=list(LABELS["conflict"]),
+        rows=range(BLIND_ROWS),
+        values=values,
+        message=problems.message,
+        errors=problems.fields,
+    )
+
+
+async def _sheet_page(
+    ui: UI,
+    assignment_id: uuid.UUID,
+    *,
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+    problems: forms.Problems | None = None,
+    stored: schemas.Sheet | None = None,
+) -> Template:
+    detail = await service.assignment_detail(ui.conn, ui.user(), assignment_id)
+    competition = await _competition(ui, detail.competition_id)
+    categories = {
+        c.slug: c.name
+        for c in await competition_queries.list_categories(ui.conn, competition_id=competition.id)
+    }
+    if values is None:
+        values = {f"score_{k}": _number_text(v) for k, v in detail.sheet.scores.items()}
+        values["comment"] = detail.sheet.comment
+        values["version"] = str(detail.sheet.version)
+    problems = problems or forms.Problems()
+    return await ui.render(
+        "jury/sheet.html",
+        status_code=status_code,
+        detail=detail,
+        competition=competition,
+        category_name=categories.get(detail.category, {}),
+        weight_sum=sum(c.weight for c in detail.criteria),
+        editable=detail.sheet.status != "final" and competition.phase == "judging",
+        values=values,
+        message=problems.message,
+        errors=problems.fields,
+        stored=stored,
+    )
+
+
+class JuryPages(Controller):
+    include_in_schema = False
+
+    @get("/jury")
+    async def memberships(self, ui: UIDep) -> Template:
+        """The competitions in which the person sits on the jury."""
+        user = ui.user()
+        return await ui.render(
+            "jury/index.html",
+            memberships=await web_queries.jury_memberships(ui.conn, account_id=user.account_id),
+        )
+
+    @get("/jury/accept")
+    async def accept_form(self, ui: UIDep, token: FromQuery[str] = "") -> Template:
+        """The link from the invitation: choose a password (new account) and accept."""
+        return await ui.render("jury/accept.html", token=token)
+
+    @post("/jury/accept")
+    async def accept(self, ui: UIDep, services: ServicesDep) -> Response[Any]:
+        """Accept the invitation; a new account is signed in at once."""
+        values = forms.values(await ui.request.form())
+        token, password = values.get("token", ""), values.get("password", "")
+        data, errors = forms.convert(
+            schemas.AcceptInvitation,
+            {"token": token, **({"password": password} if password else {})},
+            ui.locale,
+        )
+        if password != values.get("password_repeat", ""):
+            errors["password_repeat"] = ui._("Die beiden Passwörter stimmen nicht überein.")
+        if data is None or errors:
+            return await ui.render("jury/accept.html", status_code=422, token=token, errors=errors)
+        try:
+            accepted = await service.accept(
+                ui.conn, services.settings, token=data.token, password=data.password
+            )
+        except Invalid as exc:
+            problems = forms.from_error(exc, ui.locale)
+            return await ui.render(
+                "jury/accept.html",
+                status_code=422,
+                token=token,
+                message=problems.message,
+                errors=problems.fields,
+            )
+        except AppError as exc:
+            return await ui.render(
+                "accounts/link_invalid.html",
+                status_code=exc.status_code,
+                message=forms.from_error(exc, ui.locale).message,
+            )
+        target = f"/jury/{accepted.competition_id}/konflikte"
+        if accepted.account_created:
+            return await start_session(
+                ui, services, accepted.account_id, target, notice="invitation_accepted"
+            )
+        if ui.principal is not None and ui.principal.account_id == accepted.account_id:
+            return ui.redirect(target, notice="invitation_accepted")
+        return ui.redirect(login_path(target), notice="invitation_accepted_login")
+
+    @get("/jury/{competition_id:uuid}")
+    async def assignments(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
+        """The juror's assignments with the state of each sheet and the overall progress."""
+        user = ui.user()
+        juror, competition = await service.require_juror(ui.conn, user, competition_id)
+        if juror.conflicts_confirmed_at is None:
+            return ui.redirect(f"/jury/{competition_id}/konflikte")
+        items = await service.my_assignments(ui.conn, user, competition_id)
+        categories = {
+            c.slug: c.name
+            for c in await competition_queries.list_categories(
+                ui.conn, competition_id=competition_id
+            )
+        }
+        counts = {
+            s: sum(1 for i in items if i.sheet_status == s) for s in ("open", "draft", "final")
+        }
+        return await ui.render(
+            "jury/assignments.html",
+            competition=competition,
+            items=items,
+            categories=categories,
+            counts=counts,
+        )
+
+    @get("/jury/{competition_id:uuid}/konflikte")
+    async def conflicts_form(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
+        """Declare conflicts of interest and confirm the declaration complete."""
+        return await _conflicts_page(ui, competition_id)
+
+    @post("/jury/{competition_id:uuid}/konflikte")
+    async def save_conflicts(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
+        """Save the declaration; once confirmed, the assignments open."""
+        user = ui.user()
+        values = forms.values(await ui.request.form())
+        competition = await _competition(ui, competition_id)
+        conflicts: list[dict[str, Any]] = []
+        if competition.blind_judging:
+            for i in range(BLIND_ROWS):
+                name = values.get(f"company_{i}", "").strip()
+                if name:
+                    conflicts.append(
+                        {
+                            "company": name,
+                            "type": values.get(f"type_{i}") or "other",
+                            "note": values.get(f"note_{i}", "").strip() or None,
+                        }
+                    )
+        else:
+            for key, kind in values.items():
+                if key.startswith("type_") and kind:
+                    company_id = key.removeprefix("type_")
+                    conflicts.append(
+                        {
+                            "company_id": company_id,
+                            "type": kind,
+                            "note": values.get(f"note_{company_id}", "").strip() or None,
+                        }
+                    )
+        confirmed = values.get("confirmed") == "1"
+        try:
+            data = msgspec.convert(
+                {"conflicts": conflicts, "confirmed_complete": confirmed}, schemas.MyConflicts
+            )
+            await service.put_my_conflicts(ui.conn, user, competition_id, data)
+        except msgspec.ValidationError as exc:
+            return await _conflicts_page(
+                ui,
+                competition_id,
+                status_code=422,
+                values=values,
+                problems=forms.Problems(message=forms.explain(str(exc), ui.locale)),
+            )
+        except AppError as exc:
+            return await _conflicts_page(
+                ui,
+                competition_id,
+                status_code=exc.status_code,
+                values=values,
+                problems=forms.from_error(exc, ui.locale),
+            )
+        if confirmed:
+            return ui.redirect(f"/jury/{competition_id}", notice="conflicts_saved")
+        return ui.redirect(f"/jury/{competition_id}/konflikte", notice="conflicts_saved")
+
+    @get("/jury/bewertung/{assignment_id:uuid}")
+    async def sheet(self, assignment_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
+        """The entry as the juror may see it, its attachments and the score sheet."""
+        return await _sheet_page(ui, assignment_id)
+
+    @post("/jury/bewertung/{assignment_id:uuid}")
+    async def save_sheet(self, assignment_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
+        """Save the sheet as draft, or finalise it (locked afterwards)."""
+        user = ui.user()
+        values = forms.values(await ui.request.form())
+        detail = await service.assignment_detail(ui.conn, user, assignment_id)
+        final = values.get("action") == "final"
+        scores: dict[str, float] = {}
+        errors: dict[str, str] = {}
+        for criterion in detail.criteria:
+            raw = values.get(f"score_{criterion.key}", "").strip().replace(",", ".")
+            if not raw:
+                continue
+            try:
+                scores[criterion.key] = float(raw)
+            except ValueError:
+                errors[f"scores.{criterion.key}"] = ui._("Bitte eine Zahl eingeben.")
+        if final and values.get("confirm_final") != "1":
+            errors["confirm_final"] = ui._(
+                "Bitte bestätigen Sie, dass der Bogen danach nicht mehr geändert werden kann."
+            )
+        if errors:
+            return await _sheet_page(
+                ui,
+                assignment_id,
+                status_code=422,
+                values=values,
+                problems=forms.Problems(fields=errors),
+            )
+        try:
+            body = schemas.ScoreBody(scores=scores, final=final, comment=values.get("comment", ""))
+            await service.save_score(
+                ui.conn, user, assignment_id, body, if_match=_int(values.get("version"))
+            )
+        except PreconditionFailed as exc:
+            current = await service.assignment_detail(ui.conn, user, assignment_id)
+            values["version"] = str(current.sheet.version)
+            return await _sheet_page(
+                ui,
+                assignment_id,
+                status_code=412,
+                values=values,
+                problems=forms.from_error(exc, ui.locale),
+                stored=current.sheet,
+            )
+        except AppError as exc:
+            return await _sheet_page(
+                ui,
+                assignment_id,
+                status_code=exc.status_code,
+                values=values,
+                problems=forms.from_error(exc, ui.locale),
+            )
+        if final:
+            return ui.redirect(f"/jury/{detail.competition_id}", notice="sheet_final")
+        return ui.redirect(f"/jury/bewertung/{assignment_id}", notice="sheet_saved")
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
