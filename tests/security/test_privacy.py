@@ -162,5 +162,5 @@ async def test_retention_blanks_old_mail_and_removes_unconfirmed_accounts(
     accounts, bodies = await poll(applied)
     assert accounts == ["neu@example.de"]
     assert bodies == {"a": "", "b": "Inhalt"}
-    async with transaction(pool) as conn:
-        assert await privacy.apply_retention(conn, settings) == 0
+    async with transaction(pool) as again:
+        assert await privacy.apply_retention(again, settings) == 0
