@@ -344,10 +344,14 @@ async def assignable_entries(
 async def existing_pairs(
     conn: asyncpg.Connection, *, competition_id: uuid.UUID
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """(juror, entry) of assignments of active jurors."""
+    """(juror, entry) of the assignments that stand: those of active jurors, and finished ones
+    (final sheet) of jurors who left since — a finished review is no gap to fill."""
     rows = await conn.fetch(
         """SELECT a.juror_id, a.entry_id FROM assignment a JOIN juror j ON j.id = a.juror_id
-           WHERE a.competition_id = $1 AND j.status = 'active'""",
+           WHERE a.competition_id = $1
+             AND (j.status = 'active' OR EXISTS (
+                 SELECT 1 FROM score_sheet s
+                 WHERE s.assignment_id = a.id AND s.status = 'final'))""",
         competition_id,
     )
     return [(r["juror_id"], r["entry_id"]) for r in rows]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections import Counter
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -519,22 +520,27 @@ async def _problem(
     conn: asyncpg.Connection, competition_id: uuid.UUID, reviews: int, seed: int
 ) -> tuple[solver.Problem, str]:
     entries = await queries.assignable_entries(conn, competition_id=competition_id)
-    jurors = [
-        j
-        for j in await queries.list_jurors(conn, competition_id=competition_id)
-        if j.status == "active"
-    ]
+    entry_ids = {e for e, _, _ in entries}
+    existing = await queries.existing_pairs(conn, competition_id=competition_id)
+    jurors = await queries.list_jurors(conn, competition_id=competition_id)
+    active = {j.id for j in jurors if j.status == "active"}
+    # Jurors who left keep their finished reviews: they count toward coverage, capped at what
+    # they already did, so the solver gives them nothing new.
+    finished = Counter(j for j, e in existing if j not in active and e in entry_ids)
     conflicts = await queries.list_conflicts(conn, competition_id=competition_id)
     by_company: dict[uuid.UUID, list[uuid.UUID]] = {}
     for entry_id, _, company_id in entries:
         by_company.setdefault(company_id, []).append(entry_id)
-    existing = await queries.existing_pairs(conn, competition_id=competition_id)
-    entry_ids = {e for e, _, _ in entries}
     problem = solver.Problem(
         entries=tuple(solver.Entry(id=str(e), category=c) for e, c, _ in entries),
         jurors=tuple(
-            solver.Juror(id=str(j.id), expertise=frozenset(j.expertise), max_load=j.max_load)
+            solver.Juror(
+                id=str(j.id),
+                expertise=frozenset(j.expertise),
+                max_load=j.max_load if j.id in active else finished[j.id],
+            )
             for j in jurors
+            if j.id in active or finished[j.id]
         ),
         reviews_per_entry=reviews,
         conflicts=frozenset(
