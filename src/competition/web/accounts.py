@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
 from litestar.params import FromQuery
 from litestar.response import Template
 
@@ -57,6 +58,10 @@ async def start_session(
     return response
 
 
+def _expired_cookies() -> list[Cookie]:
+    return [sessions.expired_cookie(n) for n in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE)]
+
+
 class AccountPages(Controller):
     include_in_schema = False
 
@@ -72,6 +77,8 @@ class AccountPages(Controller):
         body, errors = forms.convert(schemas.RegisterBody, _register_data(values), ui.locale)
         if values.get("password") != values.get("password_repeat"):
             errors["password_repeat"] = ui._("Die beiden Passwörter stimmen nicht überein.")
+        if values.get("accept_privacy") != "1":
+            errors["accept_privacy"] = ui._("Bitte stimmen Sie den Datenschutzhinweisen zu.")
         if body is None or errors:
             return await ui.render(
                 "accounts/register.html", status_code=422, values=values, errors=errors
@@ -147,7 +154,7 @@ class AccountPages(Controller):
         if ui.principal is not None and ui.principal.session_id:
             await sessions.delete(services.redis, ui.principal.session_id)
         response = ui.redirect("/", notice="logged_out")
-        response.cookies.extend(account_routes._expired_cookies(services))
+        response.cookies.extend(_expired_cookies())
         return response
 
     @get("/password-reset")
@@ -208,7 +215,7 @@ class AccountPages(Controller):
                 message=forms.from_error(exc, ui.locale).message,
             )
         response = ui.redirect("/login", notice="password_changed")
-        response.cookies.extend(account_routes._expired_cookies(services))
+        response.cookies.extend(_expired_cookies())
         return response
 
 

@@ -9,6 +9,7 @@ from litestar.response import Template
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
 from competition.errors import NotFound
+from competition.privacy import notice as privacy_notice
 from competition.results import service as results
 from competition.web.rendering import UIDep
 
@@ -50,3 +51,12 @@ class PublicPages(Controller):
         except NotFound:
             return await ui.render("public/no_winners.html", status_code=404, slug=slug)
         return await ui.render("public/winners.html", winners=found)
+
+    @get("/datenschutz")
+    async def privacy(self, ui: UIDep) -> Template:
+        """The privacy notice that registration asks people to accept."""
+        return await ui.render(
+            "public/privacy.html",
+            version=privacy_notice.VERSION,
+            paragraphs=privacy_notice.TEXT.get(ui.locale, privacy_notice.TEXT["de"]).split("\n\n"),
+        )

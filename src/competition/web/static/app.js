@@ -212,6 +212,7 @@
       try { window.localStorage.removeItem(key); } catch (e) { /* off */ }
     }
 
+    var lastSaved = current();
     var saved = null;
     try { saved = JSON.parse(window.localStorage.getItem(key) || "null"); } catch (e) { saved = null; }
     var restore = form.querySelector("[data-restore]");
@@ -244,6 +245,7 @@
           saving = false;
           if (result.ok) {
             version.value = String(result.data.version);
+            lastSaved = data;
             if (same(data, current())) { dirty = false; forget(); }
             var time = new Date().toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
             status.textContent = fill(form.getAttribute("data-msg-saved"), { time: time });
@@ -261,6 +263,13 @@
         });
     }
     function schedule() {
+      if (same(current(), lastSaved)) {
+        // Back to what is stored (or a change event after the save): nothing to do.
+        dirty = false;
+        if (timer) { window.clearTimeout(timer); timer = null; }
+        forget();
+        return;
+      }
       dirty = true;
       keep();
       status.textContent = form.getAttribute("data-msg-unsaved");
