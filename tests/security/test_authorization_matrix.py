@@ -72,6 +72,9 @@ POLICY: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/me/companies"): SIGNED_IN,
     ("GET", "/api/v1/me/entries"): SIGNED_IN,
     ("GET", "/api/v1/me/tokens"): SIGNED_IN,
+    ("GET", "/api/v1/me/export"): SIGNED_IN,
+    ("POST", "/api/v1/me/delete"): SIGNED_IN,
+    ("GET", "/api/v1/privacy"): ANY,
     ("POST", "/api/v1/me/tokens"): SIGNED_IN,
     ("DELETE", "/api/v1/me/tokens/{token_id}"): frozenset({"entrant_a"}),
     ("GET", "/api/v1/competitions"): ANY,
@@ -130,6 +133,7 @@ SAME_FOR_EVERYONE = {("GET", "/api/v1/public/competitions/{slug}/winners"): 404}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/me"): {"locale": "en"},
     ("POST", "/api/v1/me/tokens"): {"name": "x"},
+    ("POST", "/api/v1/me/delete"): {"password": PASSWORD},
     ("POST", "/api/v1/competitions"): competition_body("matrix-neu"),
     ("PATCH", "/api/v1/competitions/{competition_id}"): {"auto_open": True},
     ("POST", "/api/v1/competitions/{competition_id}/phase"): {"to": "deliberation"},
