@@ -7,6 +7,7 @@ new registration and mails the owner instead; a reset request always answers 202
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -129,26 +130,49 @@ def _expiry(created: datetime, seconds: int, locale: str) -> str:
     return format_datetime(created + timedelta(seconds=seconds), locale)
 
 
-async def on_registered(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
-    settings = services.settings
+async def _mail_owner(
+    conn: asyncpg.Connection,
+    services: Services,
+    event: EventRow,
+    *,
+    template: str,
+    context: Callable[[AccountRow], dict[str, str]],
+    unless: Callable[[AccountRow], bool] = lambda _: False,
+) -> None:
+    """Queue one mail to the account the event is about (once per event, by the outbox key)."""
     assert event.aggregate_id is not None
     account = await queries.get_account(conn, account_id=event.aggregate_id)
-    if account is None or account.email_verified_at is not None:
+    if account is None or unless(account):
         return
-    token = security.sign(settings, "verify-email", {"a": str(account.id), "e": account.email})
     await queue_email(
         conn,
-        settings,
+        services.settings,
         event_id=event.id,
-        template="verify_email",
+        template=template,
         recipient=account.email,
         locale=account.locale,
         account_id=account.id,
-        context={
-            "name": account.name,
+        context={"name": account.name, **context(account)},
+    )
+
+
+async def on_registered(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
+    settings = services.settings
+
+    def context(account: AccountRow) -> dict[str, str]:
+        token = security.sign(settings, "verify-email", {"a": str(account.id), "e": account.email})
+        return {
             "action_url": _link(settings, "/verify", token),
             "expires": _expiry(event.created_at, security.VERIFY_MAX_AGE, account.locale),
-        },
+        }
+
+    await _mail_owner(
+        conn,
+        services,
+        event,
+        template="verify_email",
+        context=context,
+        unless=lambda account: account.email_verified_at is not None,
     )
 
 
@@ -156,49 +180,29 @@ async def on_password_reset_requested(
     conn: asyncpg.Connection, services: Services, event: EventRow
 ) -> None:
     settings = services.settings
-    assert event.aggregate_id is not None
-    account = await queries.get_account(conn, account_id=event.aggregate_id)
-    if account is None:
-        return
-    token = security.sign(
-        settings,
-        "password-reset",
-        {"a": str(account.id), "p": security.fingerprint(account.password_changed_at)},
-    )
-    await queue_email(
-        conn,
-        settings,
-        event_id=event.id,
-        template="password_reset",
-        recipient=account.email,
-        locale=account.locale,
-        account_id=account.id,
-        context={
-            "name": account.name,
+
+    def context(account: AccountRow) -> dict[str, str]:
+        token = security.sign(
+            settings,
+            "password-reset",
+            {"a": str(account.id), "p": security.fingerprint(account.password_changed_at)},
+        )
+        return {
             "action_url": _link(settings, "/password-reset", token),
             "expires": _expiry(event.created_at, security.RESET_MAX_AGE, account.locale),
-        },
-    )
+        }
+
+    await _mail_owner(conn, services, event, template="password_reset", context=context)
 
 
 async def on_registration_repeated(
     conn: asyncpg.Connection, services: Services, event: EventRow
 ) -> None:
-    settings = services.settings
-    assert event.aggregate_id is not None
-    account = await queries.get_account(conn, account_id=event.aggregate_id)
-    if account is None:
-        return
-    await queue_email(
+    reset_page = f"{services.settings.public_url.rstrip('/')}/password-reset"
+    await _mail_owner(
         conn,
-        settings,
-        event_id=event.id,
+        services,
+        event,
         template="account_exists",
-        recipient=account.email,
-        locale=account.locale,
-        account_id=account.id,
-        context={
-            "name": account.name,
-            "action_url": f"{settings.public_url.rstrip('/')}/password-reset",
-        },
+        context=lambda _: {"action_url": reset_page},
     )
