@@ -57,6 +57,14 @@ async def transaction(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         yield cast(asyncpg.Connection, conn)  # the pool's proxy forwards every method
 
 
+@asynccontextmanager
+async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection without a transaction block: every statement commits on its own.
+    For units of work that are one statement, it saves the BEGIN and COMMIT round trips."""
+    async with pool.acquire() as conn:
+        yield cast(asyncpg.Connection, conn)
+
+
 def migration_files(directory: Path | None = None) -> list[Path]:
     directory = directory or MIGRATIONS_DIR
     return sorted(p for p in directory.glob("*.sql") if p.name[:4].isdigit())
