@@ -4,13 +4,16 @@ mails, logging in."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 from playwright.async_api import Page
 
 from tests.browser.conftest import ROOT
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, Session, login, poll
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = ("serious", "critical")
@@ -61,3 +64,58 @@ async def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
     await page.get_by_label("Passwort", exact=True).fill(password)
     await page.get_by_role("button", name="Anmelden", exact=True).last.click()
     await page.wait_for_url("**/mein-bereich")
+
+
+def token_of(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+async def wait_for_run(session: Session, path: str) -> dict[str, Any]:
+    """Poll an assignment or result run until the worker has finished it."""
+
+    async def finished() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await session.get(path)).json()
+        return body if body["status"] not in ("queued", "running") else None
+
+    found: dict[str, Any] = await poll(finished)
+    return found
+
+
+async def accept_invitations(
+    new_client: Callable[[], httpx.AsyncClient],
+    smtp_server: Any,
+    base_url: str,
+    competition_id: str,
+    emails: Sequence[str],
+) -> list[Session]:
+    mails = await smtp_server.wait_for(len(emails), timeout=20)
+    by_address = {m.message["To"]: m for m in mails}
+    sessions = []
+    for email in emails:
+        c = new_client()
+        token = token_of(link_in(by_address[email], base_url, "/jury/accept?token="))
+        r = await c.post(
+            "/api/v1/jury/invitations/accept", json={"token": token, "password": PASSWORD}
+        )
+        assert r.status_code == 200, r.text
+        session = await login(c, email)
+        r = await session.put(
+            f"/api/v1/competitions/{competition_id}/conflicts/me",
+            json={"conflicts": [], "confirmed_complete": True},
+        )
+        assert r.status_code == 200, r.text
+        sessions.append(session)
+    return sessions
+
+
+async def score_all(
+    juror: Session, competition_id: str, scores: dict[str, dict[str, float]]
+) -> None:
+    """Final sheets for every assignment of the juror; `scores` by entry title."""
+    items = (await juror.get(f"/api/v1/me/assignments?competition_id={competition_id}")).json()
+    for item in items:
+        r = await juror.put(
+            f"/api/v1/assignments/{item['id']}/score",
+            json={"scores": scores[item["entry"]["title"]], "final": True},
+        )
+        assert r.status_code == 200, r.text
