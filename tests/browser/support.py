@@ -4,7 +4,7 @@ mails, logging in."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -109,7 +109,7 @@ async def accept_invitations(
 
 
 async def score_all(
-    juror: Session, competition_id: str, scores: dict[str, dict[str, float]]
+    juror: Session, competition_id: str, scores: Mapping[str, Mapping[str, float]]
 ) -> None:
     """Final sheets for every assignment of the juror; `scores` by entry title."""
     items = (await juror.get(f"/api/v1/me/assignments?competition_id={competition_id}")).json()

@@ -7,21 +7,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
 from playwright.async_api import expect
 
 from tests.browser.conftest import NewPage
-from tests.browser.support import capture, link_in, log_in
+from tests.browser.support import accept_invitations, capture, link_in, log_in, wait_for_run
 from tests.helpers import (
     PASSWORD,
     account,
     company_body,
     login,
     open_competition,
-    poll,
     submitted_entry,
 )
 
@@ -97,27 +95,12 @@ async def test_jury_journey_from_invitation_to_final_score_sheet(
         json={"email": "bodo@institut.example", "name": "Dr. Bodo", "max_load": 1},
     )
     assert r.status_code == 201, r.text
-    (second,) = await smtp_server.wait_for(1, timeout=20)
-    token = parse_qs(urlsplit(link_in(second, base_url, "/jury/accept?token=")).query)["token"][0]
-    bodo = new_client()
-    r = await bodo.post(
-        "/api/v1/jury/invitations/accept", json={"token": token, "password": PASSWORD}
-    )
-    assert r.status_code == 200, r.text
-    r = await (await login(bodo, "bodo@institut.example")).put(
-        f"/api/v1/competitions/{cid}/conflicts/me",
-        json={"conflicts": [], "confirmed_complete": True},
-    )
-    assert r.status_code == 200, r.text
+    await accept_invitations(new_client, smtp_server, base_url, cid, ["bodo@institut.example"])
 
     run = (await organiser.post(f"/api/v1/competitions/{cid}/assignment-runs", json={})).json()
 
-    async def finished() -> str | None:
-        r = await organiser.get(f"/api/v1/competitions/{cid}/assignment-runs/{run['id']}")
-        status: str = r.json()["status"]
-        return status if status not in ("queued", "running") else None
-
-    assert await poll(finished) == "done"
+    path = f"/api/v1/competitions/{cid}/assignment-runs/{run['id']}"
+    assert (await wait_for_run(organiser, path))["status"] == "done"
     r = await organiser.post(f"/api/v1/competitions/{cid}/assignment-runs/{run['id']}/deploy")
     assert r.status_code == 200, r.text
     r = await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "judging"})

@@ -1,0 +1,61 @@
+"""The English catalog covers every text of the pages, with the same placeholders."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
+
+from competition.web import i18n
+
+WEB = Path(i18n.__file__).resolve().parent
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def extracted() -> set[str | tuple[str, str]]:
+    keywords = dict(DEFAULT_KEYWORDS)
+    keywords["gettext"] = (2,)  # i18n.gettext(locale, message) in Python
+    found = extract_from_dir(
+        str(WEB),
+        [("**/templates/**.html", "jinja2"), ("**.py", "python")],
+        keywords=keywords,
+    )
+    return {message for _, _, message, _, _ in found}
+
+
+def catalog() -> dict[str | tuple[str, str], str | tuple[str, ...]]:
+    with (i18n.LOCALE_DIR / "en" / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        return {m.id: m.string for m in read_po(source) if m.id and not m.fuzzy}
+
+
+def test_catalog_translates_every_page_text_and_nothing_else() -> None:
+    messages = catalog()
+    assert sorted(map(str, extracted() - set(messages))) == []
+    assert sorted(map(str, set(messages) - extracted())) == []
+    assert [k for k, v in messages.items() if not v or (isinstance(v, tuple) and not all(v))] == []
+
+
+def test_catalog_keeps_the_placeholders_of_each_text() -> None:
+    mismatched = []
+    for msgid, msgstr in catalog().items():
+        sources = (msgid,) if isinstance(msgid, str) else msgid
+        targets = (msgstr,) if isinstance(msgstr, str) else msgstr
+        wanted = {frozenset(PLACEHOLDER.findall(s)) for s in sources}
+        for target in targets:
+            if frozenset(PLACEHOLDER.findall(target)) not in wanted:
+                mismatched.append(msgid)
+    assert mismatched == []
+
+
+def test_translations_are_looked_up_by_locale() -> None:
+    assert i18n.gettext("en", "Mein Bereich") == "My area"
+    assert i18n.gettext("de", "Mein Bereich") == "Mein Bereich"
+    assert i18n.ngettext("en", "%(num)d Beitrag", "%(num)d Beiträge", 2) == "%(num)d entries"
+
+
+def test_numbers_and_sizes_in_german_and_english() -> None:
+    assert (i18n.number(1234.56, "de"), i18n.number(1234.56, "en")) == ("1.234,6", "1,234.6")
+    assert i18n.number(None, "de") == "–"
+    assert (i18n.size(1500, "de"), i18n.size(52_428_800, "de")) == ("2 KB", "50,0 MB")
