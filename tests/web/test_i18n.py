@@ -14,7 +14,14 @@ WEB = Path(i18n.__file__).resolve().parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
-def extracted() -> set[str | tuple[str, str]]:
+Message = str | tuple[str, ...]
+
+
+def _key(value: str | tuple[str, ...] | list[str]) -> Message:
+    return value if isinstance(value, str) else tuple(value)
+
+
+def extracted() -> set[Message]:
     keywords = dict(DEFAULT_KEYWORDS)
     keywords["gettext"] = (2,)  # i18n.gettext(locale, message) in Python
     found = extract_from_dir(
@@ -22,12 +29,12 @@ def extracted() -> set[str | tuple[str, str]]:
         [("**/templates/**.html", "jinja2"), ("**.py", "python")],
         keywords=keywords,
     )
-    return {message for _, _, message, _, _ in found}
+    return {_key(message) for _, _, message, _, _ in found}
 
 
-def catalog() -> dict[str | tuple[str, str], str | tuple[str, ...]]:
+def catalog() -> dict[Message, Message]:
     with (i18n.LOCALE_DIR / "en" / "LC_MESSAGES" / "messages.po").open("rb") as source:
-        return {m.id: m.string for m in read_po(source) if m.id and not m.fuzzy}
+        return {_key(m.id): _key(m.string or "") for m in read_po(source) if m.id and not m.fuzzy}
 
 
 def test_catalog_translates_every_page_text_and_nothing_else() -> None:
