@@ -3,6 +3,7 @@ mails, logging in."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -20,13 +21,19 @@ BLOCKING = ("serious", "critical")
 LINK = re.compile(r"https?://[^\s\"'<>]+")
 
 
+@functools.cache
+def axe_source() -> str:
+    assert AXE.exists(), f"{AXE} is missing: run `npm ci` in the repository"
+    return AXE.read_text(encoding="utf-8")
+
+
 async def check_accessibility(page: Page, name: str) -> None:
     """axe-core on the page as it is now; no serious or critical violation may remain.
 
     Evaluated through the DevTools protocol rather than a <script> tag: the app's CSP allows
     scripts from its own origin only, and the test must not weaken it."""
     if not await page.evaluate("() => typeof window.axe === 'object'"):
-        await page.evaluate(AXE.read_text(encoding="utf-8"))
+        await page.evaluate(axe_source())
     violations: list[dict[str, Any]] = await page.evaluate(
         """async () => {
             const result = await axe.run(document, {resultTypes: ["violations"]});

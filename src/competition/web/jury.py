@@ -175,6 +175,8 @@ class JuryPages(Controller):
         if juror.conflicts_confirmed_at is None:
             return ui.redirect(f"/jury/{competition_id}/konflikte")
         items = await service.my_assignments(ui.conn, user, competition_id)
+        # Work still to do first, then alphabetically: the order a juror works through.
+        items.sort(key=lambda i: (i.sheet_status == "final", i.entry.title.casefold()))
         categories = {
             c.slug: c.name
             for c in await competition_queries.list_categories(
