@@ -279,7 +279,8 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers={
             errors.AppError: errors.app_error_handler,
             ValidationException: errors.validation_handler,
-            HTTPException: errors.http_exception_handler,
+            # Unknown paths: a page for browsers, JSON for API clients (competition.web).
+            HTTPException: web.errors.page_or_json,
             StorageUnavailable: _unavailable,
             redis.exceptions.ConnectionError: _unavailable,
             redis.exceptions.TimeoutError: _unavailable,

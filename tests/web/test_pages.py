@@ -145,3 +145,16 @@ async def test_stale_entry_save_shows_both_versions_and_keeps_the_text(
     assert (r.status_code, r.headers["location"]) == (303, f"/entries/{entry['id']}")
     stored = (await colleague.get(f"/api/v1/entries/{entry['id']}")).json()
     assert (stored["title"], stored["version"]) == ("Meine Fassung", 3)
+
+
+async def test_unknown_paths_answer_browsers_with_a_page_and_clients_with_json(
+    client: httpx.AsyncClient,
+) -> None:
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    r = await client.get("/gibt-es-nicht", headers=browser)
+    assert (r.status_code, r.headers["content-type"]) == (404, "text/html; charset=utf-8")
+    assert "Diese Seite gibt es nicht." in r.text
+    r = await client.get("/gibt-es-nicht")
+    assert (r.status_code, r.json()["error"]) == (404, "not_found")
+    r = await client.get("/api/v1/gibt-es-nicht", headers=browser)
+    assert (r.status_code, r.json()["error"]) == (404, "not_found")

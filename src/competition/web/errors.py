@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 
+from competition import errors as api_errors
 from competition.errors import AppError
 from competition.web import i18n
 from competition.web.forms import from_error
@@ -66,6 +67,19 @@ def app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return error_page(request, exc.status_code if exc.status_code < 500 else 500, "")
+
+
+# Paths that belong to the API and operations: they always answer in JSON.
+_MACHINE_PATHS = ("/api/", "/schema", "/health", "/metrics", "/static/")
+
+
+def page_or_json(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """The app-wide answer to unknown paths and methods: a page for browsers (which ask for
+    text/html), the API's JSON error for everyone else."""
+    path = request.url.path
+    if "text/html" in request.headers.get("accept", "") and not path.startswith(_MACHINE_PATHS):
+        return http_error(request, exc)
+    return api_errors.http_exception_handler(request, exc)
 
 
 def unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
