@@ -1,0 +1,280 @@
+"""Jury burst: 500 jurors saving score sheets at once, against the real API process.
+
+Set-up (straight SQL for bulk rows, the domain services for everything with rules): a competition
+created and opened by the competitions service, 1,000 submitted entries of 1,000 companies, phase
+moved to "judging" by the service; 500 active jurors who confirmed their conflict declaration, each
+with an API token (accounts module) and six assignments (every entry reviewed three times).
+
+Each juror is one virtual user of the load generator with its own keep-alive connection, saving
+drafts of its sheets (``PUT /api/v1/assignments/{id}/score``, five criteria and a comment, Bearer
+token, no If-Match) round-robin over its assignments. The baseline is `bench/baseline_app.py`:
+the same request to a bare Litestar + asyncpg endpoint doing one INSERT, same server options, same
+pool size, same load-generator settings, in the same run. Two load shapes, each for both:
+
+* **burst** (closed loop): all 500 jurors save back to back, the next save as soon as the answer
+  is in. This is the saturation throughput the budget compares; its latency is queueing by
+  Little's law (p50 ≈ 500 / throughput), the same for any server with that throughput.
+* **paced**: the 500 jurors each save once every `PACE_S` seconds (random phase), an open arrival
+  pattern at a fixed offered load: the latency a juror sees while all 500 are at work.
+
+Run alone: ``python -m bench.bench_jury_burst [--quick]``; `bench.run` runs it with the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import uuid
+from typing import Any
+
+from bench.common import (
+    CRITERIA,
+    Environment,
+    Proc,
+    RssSampler,
+    ScenarioResult,
+    environment,
+    insert_accounts,
+    insert_companies,
+    log,
+    open_competition,
+    organiser,
+    run_loadgen,
+    token_for,
+)
+from competition.competitions import service as competitions
+from competition.db import create_pool, transaction
+from infra import local
+
+JURORS = 500
+PER_JUROR = 6
+REVIEWS = 3
+BURST_REQUESTS = 15_000
+PACE_S = 2.0
+PACED_ROUNDS = 8
+TIME_LIMIT_S = 120.0
+P99_BUDGET_MS = 100.0
+RATIO_BUDGET = 0.5
+
+
+async def populate(database_url: str, *, jurors: int) -> list[tuple[str, list[str]]]:
+    """The jury and its work; returns (token, assignment ids) per juror."""
+    entries = jurors * PER_JUROR // REVIEWS
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    try:
+        async with transaction(pool) as conn:
+            organiser_principal = await organiser(conn)
+            competition_id = await open_competition(conn, organiser_principal, slug="jury-burst")
+            category_id = await conn.fetchval(
+                "SELECT id FROM category WHERE competition_id = $1 AND slug = 'energie'",
+                competition_id,
+            )
+            companies = await insert_companies(
+                conn, names=[f"Zulieferer {i:04d} GmbH" for i in range(entries)]
+            )
+            entry_rows = await conn.fetch(
+                """INSERT INTO entry (competition_id, company_id, category_id, title, summary,
+                                      description, status, eligible, eligibility_reason,
+                                      submitted_at)
+                   SELECT $1, c, $2, 'Idee ' || i, 'Kurzfassung.', 'Beschreibung.', 'submitted',
+                          true, 'Zwickau ist teilnahmeberechtigt.', now()
+                   FROM unnest($3::uuid[]) WITH ORDINALITY AS u(c, i)
+                   RETURNING id, company_id""",
+                competition_id,
+                category_id,
+                companies,
+            )
+            entry_of = {r["company_id"]: r["id"] for r in entry_rows}
+            entry_ids = [entry_of[c] for c in companies]
+            for phase in ("closed", "judging"):
+                await competitions.change_phase(conn, organiser_principal, competition_id, phase)
+            emails = [f"juror{i:03d}@jury.bench.example" for i in range(jurors)]
+            accounts = await insert_accounts(
+                conn, emails=emails, names=[f"Jurorin {i}" for i in range(jurors)]
+            )
+            juror_rows = await conn.fetch(
+                """INSERT INTO juror (competition_id, account_id, email, name, status,
+                                      accepted_at, conflicts_confirmed_at)
+                   SELECT $1, a, e, e, 'active', now(), now()
+                   FROM unnest($2::uuid[], $3::text[]) AS u(a, e)
+                   RETURNING id, account_id""",
+                competition_id,
+                accounts,
+                emails,
+            )
+            juror_of = {r["account_id"]: r["id"] for r in juror_rows}
+            juror_ids = [juror_of[a] for a in accounts]
+            # Entry e is reviewed by jurors 3e, 3e+1, 3e+2 (mod the jury size): six each.
+            pairs = [
+                (juror_ids[(e * REVIEWS + r) % jurors], entry_ids[e])
+                for e in range(entries)
+                for r in range(REVIEWS)
+            ]
+            assignment_rows = await conn.fetch(
+                """INSERT INTO assignment (competition_id, juror_id, entry_id)
+                   SELECT $1, j, e FROM unnest($2::uuid[], $3::uuid[]) AS u(j, e)
+                   RETURNING id, juror_id""",
+                competition_id,
+                [p[0] for p in pairs],
+                [p[1] for p in pairs],
+            )
+            work: dict[uuid.UUID, list[str]] = {}
+            for r in assignment_rows:
+                work.setdefault(r["juror_id"], []).append(str(r["id"]))
+            tokens = [await token_for(conn, a) for a in accounts]
+    finally:
+        await pool.close()
+    return [(tokens[i], work[juror_ids[i]]) for i in range(jurors)]
+
+
+def plan_users(jury: list[tuple[str, list[str]]], *, seed: int) -> list[dict[str, Any]]:
+    """Per juror: two drafts for each of its sheets, in its own order."""
+    rng = random.Random(seed)
+    users = []
+    for token, assignments in jury:
+        requests = []
+        for round_ in range(2):
+            for assignment_id in assignments:
+                requests.append(
+                    {
+                        "method": "PUT",
+                        "path": f"/api/v1/assignments/{assignment_id}/score",
+                        "json": {
+                            "scores": {key: rng.randint(0, 10) for key, _ in CRITERIA},
+                            "comment": f"Entwurf {round_ + 1}: überzeugende Idee, Umsetzung "
+                            "noch offen.",
+                            "final": False,
+                        },
+                    }
+                )
+        users.append({"headers": {"Authorization": f"Bearer {token}"}, "requests": requests})
+    return users
+
+
+def measure(
+    env: Environment,
+    *,
+    name: str,
+    port: int,
+    proc: Proc,
+    users: list[dict[str, Any]],
+    total: int,
+    pace: float | None,
+) -> dict[str, Any]:
+    plan = {
+        "scenario": "requests",
+        "base_url": f"http://127.0.0.1:{port}",
+        "users": users,
+        "total_requests": total,
+        "time_limit_s": TIME_LIMIT_S,
+        "pace_s": pace,
+        "expect_status": [200],
+        "seed": 7,
+    }
+    with RssSampler(proc.pid) as rss:
+        result = run_loadgen(plan, run_dir=env.run_dir, name=name)
+    result["server_peak_rss_mib"] = rss.peak_mib
+    log(
+        f"{name}: {result['ok']} ok, {result['errors']} errors, "
+        f"{result['throughput_rps']} req/s, p50 {result['p50_ms']} ms, "
+        f"p99 {result['p99_ms']} ms, loadgen CPU {result['loadgen_cpu_s']} s"
+    )
+    return result
+
+
+def run(env: Environment, *, quick: bool = False) -> ScenarioResult:
+    jurors = 100 if quick else JURORS
+    burst_total = 2_000 if quick else BURST_REQUESTS
+    paced_total = jurors * (2 if quick else PACED_ROUNDS)
+    env.fresh_database()
+    log(f"jury burst: setting up {jurors} jurors with {jurors * PER_JUROR} assignments")
+    jury = asyncio.run(populate(env.database_url, jurors=jurors))
+    users = plan_users(jury, seed=1)
+    api_port, baseline_port = local.free_port(), local.free_port()
+    settings = env.settings(api_port=api_port)
+    api = env.start_api(settings, api_port)
+    baseline = env.start_baseline(baseline_port, pool_max=settings.db_pool_max)
+    figures: dict[str, dict[str, Any]] = {}
+    try:
+        # Warm-up: connections, caches and prepared statements on both sides, not measured.
+        for name, port, proc in (("baseline", baseline_port, baseline), ("api", api_port, api)):
+            measure(
+                env,
+                name=f"warm-up {name}",
+                port=port,
+                proc=proc,
+                users=users,
+                total=jurors * 2,
+                pace=None,
+            )
+        for name, port, proc in (("baseline", baseline_port, baseline), ("api", api_port, api)):
+            figures[f"burst {name}"] = measure(
+                env,
+                name=f"burst {name}",
+                port=port,
+                proc=proc,
+                users=users,
+                total=burst_total,
+                pace=None,
+            )
+        for name, port, proc in (("baseline", baseline_port, baseline), ("api", api_port, api)):
+            figures[f"paced {name}"] = measure(
+                env,
+                name=f"paced {name}",
+                port=port,
+                proc=proc,
+                users=users,
+                total=paced_total,
+                pace=PACE_S,
+            )
+    finally:
+        api.stop()
+        baseline.stop()
+    burst_api, burst_base = figures["burst api"], figures["burst baseline"]
+    paced_api, paced_base = figures["paced api"], figures["paced baseline"]
+    ratio = burst_api["throughput_rps"] / burst_base["throughput_rps"]
+    errors = sum(f["errors"] for f in figures.values())
+    met = errors == 0 and ratio >= RATIO_BUDGET and paced_api["p99_ms"] < P99_BUDGET_MS
+    wall = sum(f["wall_s"] for f in figures.values())
+    peak_rss = max(f["server_peak_rss_mib"] for f in (burst_api, paced_api))
+    return ScenarioResult(
+        scenario="jury burst",
+        budget=f"{jurors} jurors: p99 < 100 ms, 0 errors, throughput ≥ 50 % of baseline",
+        measured=(
+            f"burst {burst_api['throughput_rps']:.0f} req/s (p50 {burst_api['p50_ms']:.0f} / "
+            f"p99 {burst_api['p99_ms']:.0f} ms); paced {paced_api['throughput_rps']:.0f} req/s: "
+            f"p50 {paced_api['p50_ms']:.0f} / p95 {paced_api['p95_ms']:.0f} / "
+            f"p99 {paced_api['p99_ms']:.0f} ms; {errors} errors; "
+            f"API peak RSS {peak_rss:.0f} MiB"
+        ),
+        baseline=(
+            f"burst {burst_base['throughput_rps']:.0f} req/s (p99 {burst_base['p99_ms']:.0f} ms); "
+            f"paced p99 {paced_base['p99_ms']:.0f} ms"
+        ),
+        ratio=f"{ratio:.0%} of baseline throughput",
+        met=met,
+        wall_s=wall,
+        notes=[
+            f"paced: each juror saves every {PACE_S:g} s = {jurors / PACE_S:.0f} req/s offered",
+            f"load generator CPU: {burst_api['loadgen_cpu_s']} s over "
+            f"{burst_api['wall_s']} s of the API burst",
+        ],
+        details={"jurors": jurors, "pace_s": PACE_S, **figures},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 jurors, fewer requests")
+    parser.add_argument("--keep", action="store_true", help="keep logs and plans")
+    args = parser.parse_args()
+    from bench.common import print_summary
+
+    with environment(keep=args.keep, with_store=True) as env:
+        result = run(env, quick=args.quick)
+    print_summary([result])
+
+
+if __name__ == "__main__":
+    main()
