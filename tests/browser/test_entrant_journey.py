@@ -127,3 +127,18 @@ async def test_entrant_journey_from_registration_to_submitted_entry(
     (confirmation,) = await smtp_server.wait_for(1, timeout=20)
     assert confirmation.message["To"] == "erika@zulieferer.example"
     assert confirmation.message["Subject"].startswith("Eingangsbestätigung")
+
+    await page.get_by_role("navigation").get_by_role("link", name="Mein Bereich").click()
+    await page.get_by_role("link", name="Erzgebirge Präzision GmbH").click()
+    await expect(page.locator("#members-title + ul li")).to_have_text(
+        ["Erika Entwicklerin (erika@zulieferer.example) – Inhaber/in"]
+    )
+    await capture(page, screenshots, "company")
+
+    await page.go_back()
+    await page.get_by_role("link", name="Abwärme aus der Härterei").click()
+    await page.get_by_role("link", name="Beitrag zurückziehen").click()
+    await capture(page, screenshots, "entry-withdraw")
+    await page.get_by_role("button", name="„Abwärme aus der Härterei“ zurückziehen").click()
+    await expect(page.locator(".page-head .badge")).to_have_text("Zurückgezogen")
+    await expect(page.get_by_role("link", name="Weiter zum Einreichen")).to_be_visible()

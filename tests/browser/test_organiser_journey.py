@@ -5,6 +5,7 @@ publish → audit log and mail outbox."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -43,6 +44,7 @@ async def test_organiser_journey_from_setup_to_publication(
     page = await new_page()
     await log_in(page, "orga@wettbewerb.test")
     await page.get_by_role("link", name="Organisation", exact=True).click()
+    await capture(page, screenshots, "organiser-index")
     await page.get_by_role("link", name="Neuer Wettbewerb").click()
 
     now = datetime.now(BERLIN)
@@ -82,7 +84,12 @@ async def test_organiser_journey_from_setup_to_publication(
         await submitted_entry(owner, cid, company, title=title, category=category)
     await smtp_server.wait_for(3, timeout=20)
 
-    await page.reload()
+    await page.get_by_role("link", name="Beiträge", exact=True).click()
+    await expect(page.locator("main tbody td:first-child")).to_have_text(
+        ["Lastenrad-Flotte", "Abwärme nutzen", "Solardach"]
+    )
+    await capture(page, screenshots, "organiser-entries")
+    await page.get_by_role("link", name="Übersicht").click()
     await expect(page.locator(".stat").first).to_have_text("3 eingereicht")
     await page.get_by_role("button", name="Einreichung schließen").click()
     await expect(page.locator("#phase")).to_have_text("Einreichung geschlossen")
@@ -188,6 +195,15 @@ async def test_organiser_journey_from_setup_to_publication(
     assert sorted(m.message["To"] for m in mails) == sorted(
         [f"inhaber{i}@firma{i}.example" for i in range(3)] + [email for email, _ in JURORS]
     )
+
+    async with page.expect_download() as exported:
+        await page.get_by_role("link", name="CSV-Export").click()
+    csv = await exported.value
+    assert csv.suggested_filename == "ergebnisse.csv"
+    text = await asyncio.to_thread(Path.read_text, await csv.path(), encoding="utf-8-sig")
+    lines = text.splitlines()
+    assert lines[0].startswith("Kategorie;Rang;Titel;Unternehmen")
+    assert len(lines) == 4
 
     await page.get_by_role("link", name="Protokoll").click()
     await expect(page.locator("main tbody tr").first.locator("code")).to_have_text(

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import httpx
 
-from tests.helpers import PASSWORD, account, company_body, login, open_competition
+from tests.conftest import token_from
+from tests.helpers import PASSWORD, account, company_body, login, open_competition, text
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
 
@@ -158,3 +160,58 @@ async def test_unknown_paths_answer_browsers_with_a_page_and_clients_with_json(
     assert (r.status_code, r.json()["error"]) == (404, "not_found")
     r = await client.get("/api/v1/gibt-es-nicht", headers=browser)
     assert (r.status_code, r.json()["error"]) == (404, "not_found")
+
+
+async def test_password_reset_through_the_pages(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, smtp_server: Any, worker: None
+) -> None:
+    await account(pool, "erika@zulieferer.example", "Erika")
+    r = await client.post("/password-reset", data={"email": "erika@zulieferer.example"})
+    assert (r.status_code, r.headers["location"]) == (303, "/login")
+    (mail,) = await smtp_server.wait_for(1, timeout=20)
+    token = token_from(text(mail), "/password-reset")
+    page = await client.get(f"/password-reset?token={token}")
+    assert f'name="token" value="{token}"' in page.text
+    new = "ein-neues-passwort-2027"
+    r = await client.post(
+        "/password-reset/neu",
+        data={"token": token, "password": new, "password_repeat": new + "x"},
+    )
+    assert r.status_code == 422
+    assert "Die beiden Passwörter stimmen nicht überein." in r.text
+    r = await client.post(
+        "/password-reset/neu", data={"token": token, "password": new, "password_repeat": new}
+    )
+    assert (r.status_code, r.headers["location"]) == (303, "/login")
+    r = await client.post(
+        "/password-reset/neu", data={"token": token, "password": new, "password_repeat": new}
+    )
+    assert r.status_code == 400
+    assert "ungültig, abgelaufen oder verbraucht" in r.text
+    r = await client.post("/login", data={"email": "erika@zulieferer.example", "password": new})
+    assert (r.status_code, r.headers["location"]) == (303, "/mein-bereich")
+
+
+async def test_company_owner_adds_a_member_through_the_page(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await account(pool, "erika@zulieferer.example", "Erika")
+    await account(pool, "clara@zulieferer.example", "Clara")
+    await web_login(client, "erika@zulieferer.example")
+    token = client.cookies["ind_csrf"]
+    form = {k: str(v) for k, v in company_body().items()}
+    r = await client.post("/unternehmen/neu", data={**form, "csrf_token": token})
+    company_page = r.headers["location"]
+    r = await client.post(
+        f"{company_page}/mitglieder", data={"member_email": "kein-at-zeichen", "csrf_token": token}
+    )
+    assert r.status_code == 422
+    assert "Bitte eine gültige E-Mail-Adresse angeben." in r.text
+    r = await client.post(
+        f"{company_page}/mitglieder",
+        data={"member_email": "Clara@Zulieferer.example", "csrf_token": token},
+    )
+    assert (r.status_code, r.headers["location"]) == (303, company_page)
+    page = await client.get(company_page)
+    assert "Clara (clara@zulieferer.example) – Mitglied" in page.text
+    assert "Die Person gehört jetzt zum Unternehmen." in page.text
