@@ -1,0 +1,146 @@
+"""Juror pages over HTTP: the blind declaration by name, and a score sheet saved elsewhere."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import token_from
+from tests.helpers import (
+    PASSWORD,
+    Session,
+    account,
+    company_body,
+    login,
+    open_competition,
+    poll,
+    submitted_entry,
+    text,
+)
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+async def juror_of_closed_competition(
+    client: httpx.AsyncClient,
+    new_client: Callable[[], httpx.AsyncClient],
+    pool: asyncpg.Pool,
+    smtp_server: Any,
+    **competition: Any,
+) -> tuple[Session, Session, str]:
+    """(organiser, juror signed in with `client`, competition id) with one submitted entry."""
+    await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
+    organiser = await login(new_client(), "orga@wettbewerb.test")
+    cid = (await open_competition(organiser, reviews_per_entry=1, **competition))["id"]
+    await account(pool, "erika@zulieferer.example", "Erika")
+    owner = await login(new_client(), "erika@zulieferer.example")
+    company = (await owner.post("/api/v1/companies", json=company_body())).json()
+    await submitted_entry(owner, cid, company, title="Abwärme nutzen")
+    await smtp_server.wait_for(1, timeout=20)
+    await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "closed"})
+    smtp_server.clear()
+    await organiser.post(
+        f"/api/v1/competitions/{cid}/jurors", json={"email": "jo@jury.example", "name": "Jo"}
+    )
+    (mail,) = await smtp_server.wait_for(1, timeout=20)
+    token = token_from(text(mail), "/jury/accept")
+    r = await client.post(
+        "/jury/accept", data={"token": token, "password": PASSWORD, "password_repeat": PASSWORD}
+    )
+    assert (r.status_code, r.headers["location"]) == (303, f"/jury/{cid}/konflikte")
+    return organiser, Session(client, client.cookies["ind_csrf"]), cid
+
+
+async def test_blind_juror_declares_a_conflict_by_name(
+    client: httpx.AsyncClient,
+    new_client: Callable[[], httpx.AsyncClient],
+    pool: asyncpg.Pool,
+    smtp_server: Any,
+) -> None:
+    organiser, juror, cid = await juror_of_closed_competition(
+        client, new_client, pool, smtp_server, blind_judging=True
+    )
+    page = await client.get(f"/jury/{cid}/konflikte")
+    assert "Muster Zulieferer GmbH" not in page.text  # who takes part stays hidden
+    assert len(re.findall(r'name="company_\d"', page.text)) == 5
+    r = await client.post(
+        f"/jury/{cid}/konflikte",
+        data={
+            "csrf_token": juror.csrf,
+            "company_0": "Muster Zulieferer GmbH",
+            "type_0": "former_employee",
+            "note_0": "bis 2023",
+            "confirmed": "1",
+        },
+    )
+    assert (r.status_code, r.headers["location"]) == (303, f"/jury/{cid}")
+    page = await client.get(f"/jury/{cid}/konflikte")
+    assert re.search(r'name="company_0"\s+value="Muster Zulieferer GmbH"', page.text)
+    assert '<option value="former_employee" selected>Früher angestellt</option>' in page.text
+    jurors = (await organiser.get(f"/api/v1/competitions/{cid}/jurors")).json()
+    assert [(c["company_name"], c["type"]) for c in jurors[0]["conflicts"]] == [
+        ("Muster Zulieferer GmbH", "former_employee")
+    ]
+
+
+async def test_score_sheet_saved_elsewhere_shows_the_stored_points_and_keeps_the_input(
+    client: httpx.AsyncClient,
+    new_client: Callable[[], httpx.AsyncClient],
+    pool: asyncpg.Pool,
+    smtp_server: Any,
+) -> None:
+    organiser, juror, cid = await juror_of_closed_competition(client, new_client, pool, smtp_server)
+    await juror.put(
+        f"/api/v1/competitions/{cid}/conflicts/me",
+        json={"conflicts": [], "confirmed_complete": True},
+    )
+    run = (await organiser.post(f"/api/v1/competitions/{cid}/assignment-runs", json={})).json()
+
+    async def done() -> bool:
+        r = await organiser.get(f"/api/v1/competitions/{cid}/assignment-runs/{run['id']}")
+        return bool(r.json()["status"] == "done")
+
+    await poll(done)
+    await organiser.post(f"/api/v1/competitions/{cid}/assignment-runs/{run['id']}/deploy")
+    await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "judging"})
+    (item,) = (await juror.get(f"/api/v1/me/assignments?competition_id={cid}")).json()
+    page = await client.get(f"/jury/bewertung/{item['id']}")
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version is not None
+    # The same juror saves in another window first.
+    r = await juror.put(
+        f"/api/v1/assignments/{item['id']}/score",
+        json={"scores": {"innovation": 3, "impact": 4}, "final": False},
+        headers={"If-Match": version.group(1)},
+    )
+    assert r.status_code == 200, r.text
+    mine = {
+        "csrf_token": juror.csrf,
+        "version": version.group(1),
+        "score_innovation": "8,5",
+        "score_impact": "6",
+        "comment": "Stark in der Umsetzung.",
+        "action": "draft",
+    }
+    r = await client.post(f"/jury/bewertung/{item['id']}", data=mine)
+    assert r.status_code == 412
+    assert "Gespeichert ist jetzt:" in r.text
+    assert "Innovation 3,0, Wirkung 4,0." in r.text
+    assert re.search(r'name="score_innovation" value="8,5"', r.text)
+    assert ">Stark in der Umsetzung.</textarea>" in r.text
+    new_version = re.search(r'name="version" value="(\d+)"', r.text)
+    assert new_version is not None
+    r = await client.post(
+        f"/jury/bewertung/{item['id']}", data={**mine, "version": new_version.group(1)}
+    )
+    assert (r.status_code, r.headers["location"]) == (303, f"/jury/bewertung/{item['id']}")
+    sheet = (await juror.get(f"/api/v1/assignments/{item['id']}")).json()["sheet"]
+    assert (sheet["scores"], sheet["comment"]) == (
+        {"innovation": 8.5, "impact": 6.0},
+        "Stark in der Umsetzung.",
+    )
