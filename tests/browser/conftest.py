@@ -34,6 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # German browser chrome (date pickers, number inputs), as the platform's users see it.
+    "--lang=de-DE",
 ]
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}

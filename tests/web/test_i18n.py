@@ -66,3 +66,14 @@ def test_numbers_and_sizes_in_german_and_english() -> None:
     assert (i18n.number(1234.56, "de"), i18n.number(1234.56, "en")) == ("1.234,6", "1,234.6")
     assert i18n.number(None, "de") == "–"
     assert (i18n.size(1500, "de"), i18n.size(52_428_800, "de")) == ("2 KB", "50,0 MB")
+
+
+def test_texts_hold_no_markup() -> None:
+    """Jinja treats translated texts as markup: a literal < or & would become a tag or entity."""
+    texts = [
+        t
+        for pair in catalog().items()
+        for part in pair
+        for t in ([part] if isinstance(part, str) else part)
+    ]
+    assert [t for t in texts if "<" in t or "&" in t] == []

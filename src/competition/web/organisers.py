@@ -797,8 +797,16 @@ async def _result_run_page(
                 values[f"place_{w.entry_id}"] = str(w.place)
                 values[f"justification_{w.entry_id}"] = w.justification or ""
     problems = problems or forms.Problems()
+    labels: dict[str, str] = {}
+    for category in run.categories:
+        for ranked in category.ranking:
+            labels[f"place_{ranked.entry_id}"] = ui._("Platz für %(title)s", title=ranked.title)
+            labels[f"justification_{ranked.entry_id}"] = ui._(
+                "Begründung für %(title)s", title=ranked.title
+            )
     return await ui.render(
         "organiser/result_run.html",
+        labels=labels,
         status_code=status_code,
         competition=competition,
         run=run,

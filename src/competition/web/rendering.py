@@ -25,7 +25,7 @@ from competition.auth import Conn, Principal, PrincipalDep
 from competition.jury import queries as jury_queries
 from competition.web import i18n
 from competition.web.i18n import N_
-from competition.web.labels import label
+from competition.web.labels import field_label, label
 
 TEMPLATE_DIR: Final = Path(__file__).resolve().parent / "templates"
 NOTICE_COOKIE: Final = "ind_notice"
@@ -152,7 +152,14 @@ def environment() -> jinja2.Environment:
     def label_filter(context: jinja2.runtime.Context, code: str, kind: str) -> str:
         return label(kind, code, context.get("locale", i18n.DEFAULT_LOCALE))
 
+    @jinja2.pass_context
+    def field_label_in_locale(
+        context: jinja2.runtime.Context, key: str, given: dict[str, str] | None = None
+    ) -> str:
+        return field_label(key, context.get("locale", i18n.DEFAULT_LOCALE), given)
+
     env.globals["label"] = label_in_locale
+    env.globals["field_label"] = field_label_in_locale
     env.filters["label"] = label_filter
     env.filters["zip"] = lambda left, right: list(zip(left, right, strict=True))
     return env
