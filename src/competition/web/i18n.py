@@ -4,9 +4,13 @@ The source strings (msgids) are German, the language every page is written in fi
 catalog `locale/en/LC_MESSAGES/messages.po` translates them. Catalogs are compiled in memory at
 first use, so no binary `.mo` file is kept in the repository. After changing texts:
 
-    pybabel extract -F src/competition/web/babel.cfg -o /tmp/messages.pot src/competition/web
-    pybabel update -i /tmp/messages.pot -d src/competition/web/locale -l en
+    pybabel extract -F src/competition/web/babel.cfg -k gettext:2 --no-location \
+        -o messages.pot src/competition/web
+    pybabel update -i messages.pot -d src/competition/web/locale -l en -w 100
+    rm messages.pot
 
+then translate the new entries and clear their `fuzzy` marks. `-k gettext:2`: in Python the
+locale comes first, `gettext(locale, "Text")`.
 (`tests/web/test_i18n.py` fails while a string lacks its English translation.)
 Dates are shown in Europe/Berlin through `competition.localization`; numbers with Babel.
 """
