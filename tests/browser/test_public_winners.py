@@ -3,6 +3,7 @@ in English, without an account; before publication there is nothing to see."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -85,11 +86,21 @@ async def test_public_winners_page_after_publication(
     assert (await organiser.post(f"/api/v1/competitions/{cid}/publish")).status_code == 202
 
     await page.goto("/")
-    await (
-        page.locator("article", has_text=competition["title"]["de"])
-        .get_by_role("link", name="Zu den Siegern")
-        .click()
+    # Keyboard first: the skip link is the first stop and leads to the content.
+    await page.keyboard.press("Tab")
+    await expect(page.locator(":focus")).to_have_text("Zum Inhalt springen")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(":focus")).to_have_attribute("id", "main")
+    await page.get_by_role("link", name=competition["title"]["de"]).click()
+    await expect(page.locator(".page-head .badge")).to_have_text("Ergebnisse veröffentlicht")
+    await expect(page.locator("tbody tr")).to_have_text(
+        [
+            re.compile(r"^Innovation\s*3,0\s*60 %\s*0–10$"),
+            re.compile(r"^Wirkung\s*2,0\s*40 %\s*0–10$"),
+        ]
     )
+    await capture(page, screenshots, "competition")
+    await page.get_by_role("link", name="Zu den Siegern").click()
     await page.wait_for_url(f"**/wettbewerbe/{slug}/sieger")
     await expect(page.locator("h1")).to_have_text(competition["title"]["de"])
     await expect(page.locator("main h2")).to_have_text(["Mobilität", "Energie"])
