@@ -95,8 +95,9 @@ async def populate(database_url: str, *, jurors: int) -> list[tuple[str, list[st
             )
             juror_rows = await conn.fetch(
                 """INSERT INTO juror (competition_id, account_id, email, name, status,
-                                      accepted_at, conflicts_confirmed_at)
-                   SELECT $1, a, e, e, 'active', now(), now()
+                                      accepted_at, conflicts_confirmed_at,
+                                      confidentiality_accepted_at)
+                   SELECT $1, a, e, e, 'active', now(), now(), now()
                    FROM unnest($2::uuid[], $3::text[]) AS u(a, e)
                    RETURNING id, account_id""",
                 competition_id,

@@ -39,6 +39,7 @@ from competition.jury.routes import (
     AssignmentController,
     CompetitionJuryController,
     accept_invitation,
+    confidentiality_agreement,
     my_assignments,
 )
 from competition.logs import configure as configure_logging
@@ -251,6 +252,7 @@ def create_app(settings: Settings) -> Litestar:
             CompetitionJuryController,
             AssignmentController,
             accept_invitation,
+            confidentiality_agreement,
             my_assignments,
             ResultsController,
             public_winners,

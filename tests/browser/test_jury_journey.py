@@ -77,6 +77,14 @@ async def test_jury_journey_from_invitation_to_final_score_sheet(
     await juror.get_by_label("Passwort", exact=True).fill(PASSWORD)
     await juror.get_by_label("Passwort wiederholen").fill(PASSWORD)
     await juror.get_by_role("button", name="Einladung annehmen").click()
+    # Without the confidentiality commitment the invitation is not accepted.
+    await expect(juror.locator("#f-accept_confidentiality-error")).to_have_text(
+        "Bitte verpflichten Sie sich zur Vertraulichkeit."
+    )
+    await juror.get_by_label("Passwort", exact=True).fill(PASSWORD)
+    await juror.get_by_label("Passwort wiederholen").fill(PASSWORD)
+    await juror.get_by_label("Ich verpflichte mich zur Vertraulichkeit.").check()
+    await juror.get_by_role("button", name="Einladung annehmen").click()
     await juror.wait_for_url(f"**/jury/{cid}/konflikte")
     await expect(juror.get_by_role("status").first).to_contain_text("Willkommen in der Jury!")
 

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from competition.jury import confidentiality
 from tests.conftest import token_from
 from tests.helpers import (
     PASSWORD,
@@ -295,3 +296,69 @@ async def test_blind_judging_leaks_no_company_identity(
         assert await conn.fetchval("SELECT filename FROM attachment") == (
             "Verborgene Feinmechanik GmbH Anlage 1.pdf"
         )
+
+
+async def test_no_entry_before_the_confidentiality_commitment(
+    client: httpx.AsyncClient,
+    new_client: Callable[[], httpx.AsyncClient],
+    pool: asyncpg.Pool,
+    smtp_server: Any,
+) -> None:
+    jury = await jury_with_one_assignment(
+        client,
+        new_client,
+        pool,
+        smtp_server,
+        blind=False,
+        company=company_body("Offen GmbH"),
+        owner_email="chefin@offen.example",
+    )
+    async with pool.acquire() as conn:
+        version = await conn.fetchval("SELECT confidentiality_version FROM juror")
+        # As if the juror had never committed (e.g. a record from before the agreement).
+        await conn.execute("UPDATE juror SET confidentiality_accepted_at = NULL")
+    assert version == confidentiality.VERSION
+    cid = jury.competition["id"]
+    results = [
+        (r.status_code, r.json()["error"])
+        for r in (
+            await jury.juror.get(f"/api/v1/me/assignments?competition_id={cid}"),
+            await jury.juror.get(f"/api/v1/assignments/{jury.assignment_id}"),
+            await jury.juror.get(f"/api/v1/attachments/{jury.attachment_id}"),
+        )
+    ]
+    assert results == [
+        (403, "confidentiality_required"),
+        (403, "confidentiality_required"),
+        (404, "not_found"),
+    ]
+    agreement = (await client.get("/api/v1/jury/confidentiality")).json()
+    assert (agreement["version"], sorted(agreement["text"])) == (
+        confidentiality.VERSION,
+        ["de", "en"],
+    )
+
+
+async def test_refusing_confidentiality_refuses_the_invitation(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, smtp_server: Any
+) -> None:
+    await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
+    organiser = await login(client, "orga@wettbewerb.test")
+    competition = await open_competition(organiser)
+    smtp_server.clear()
+    await organiser.post(
+        f"/api/v1/competitions/{competition['id']}/jurors",
+        json={"email": "nein@uni.example", "name": "Nein"},
+    )
+    mail = (await smtp_server.wait_for(1, timeout=20))[0]
+    r = await client.post(
+        "/api/v1/jury/invitations/accept",
+        json={
+            "token": token_from(text(mail), "/jury/accept"),
+            "password": PASSWORD,
+            "accept_confidentiality": False,
+        },
+    )
+    assert (r.status_code, r.json()["fields"][0]["field"]) == (422, "accept_confidentiality")
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM juror") == "invited"

@@ -75,6 +75,7 @@ POLICY: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/me/export"): SIGNED_IN,
     ("POST", "/api/v1/me/delete"): SIGNED_IN,
     ("GET", "/api/v1/privacy"): ANY,
+    ("GET", "/api/v1/jury/confidentiality"): ANY,
     ("POST", "/api/v1/me/tokens"): SIGNED_IN,
     ("DELETE", "/api/v1/me/tokens/{token_id}"): frozenset({"entrant_a"}),
     ("GET", "/api/v1/competitions"): ANY,

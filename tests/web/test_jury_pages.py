@@ -50,7 +50,13 @@ async def juror_of_closed_competition(
     (mail,) = await smtp_server.wait_for(1, timeout=20)
     token = token_from(text(mail), "/jury/accept")
     r = await client.post(
-        "/jury/accept", data={"token": token, "password": PASSWORD, "password_repeat": PASSWORD}
+        "/jury/accept",
+        data={
+            "token": token,
+            "password": PASSWORD,
+            "password_repeat": PASSWORD,
+            "accept_confidentiality": "1",
+        },
     )
     assert (r.status_code, r.headers["location"]) == (303, f"/jury/{cid}/konflikte")
     return organiser, Session(client, client.cookies["ind_csrf"]), cid

@@ -23,6 +23,7 @@ class JurorRow(Row, frozen=True):
     invited_at: datetime
     accepted_at: datetime | None
     conflicts_confirmed_at: datetime | None
+    confidentiality_accepted_at: datetime | None
 
 
 class ConflictRow(Row, frozen=True):
@@ -59,6 +60,7 @@ class AssignmentRow(Row, frozen=True):
     account_id: uuid.UUID | None
     juror_status: str
     conflicts_confirmed_at: datetime | None
+    confidentiality_accepted_at: datetime | None
     company_id: uuid.UUID
     conflicted: bool
     sheet_status: str | None
@@ -71,7 +73,7 @@ class AssignmentRow(Row, frozen=True):
 
 _JUROR = (
     "id, competition_id, account_id, email, name, expertise, max_load, status, invited_at, "
-    "accepted_at, conflicts_confirmed_at"
+    "accepted_at, conflicts_confirmed_at, confidentiality_accepted_at"
 )
 _RUN = (
     "id, competition_id, status, reviews_per_entry, seed, feasible, report, stats, proposal, "
@@ -80,7 +82,7 @@ _RUN = (
 # An assignment with everything its access rules need, incl. a conflict recorded after it was made.
 _ASSIGNMENT = """
     a.id, a.competition_id, a.juror_id, a.entry_id, j.account_id, j.status AS juror_status,
-    j.conflicts_confirmed_at, e.company_id,
+    j.conflicts_confirmed_at, j.confidentiality_accepted_at, e.company_id,
     EXISTS (SELECT 1 FROM conflict x WHERE x.juror_id = a.juror_id
             AND x.company_id = e.company_id) AS conflicted,
     s.status AS sheet_status, s.version AS sheet_version, s.scores, s.comment, s.weighted_total,
@@ -159,12 +161,20 @@ async def is_active_juror_anywhere(conn: asyncpg.Connection, *, account_id: uuid
     return found
 
 
-async def activate(conn: asyncpg.Connection, *, juror_id: uuid.UUID, account_id: uuid.UUID) -> None:
+async def activate(
+    conn: asyncpg.Connection,
+    *,
+    juror_id: uuid.UUID,
+    account_id: uuid.UUID,
+    confidentiality_version: str,
+) -> None:
     await conn.execute(
-        """UPDATE juror SET account_id = $2, status = 'active', accepted_at = now()
+        """UPDATE juror SET account_id = $2, status = 'active', accepted_at = now(),
+                  confidentiality_version = $3, confidentiality_accepted_at = now()
            WHERE id = $1""",
         juror_id,
         account_id,
+        confidentiality_version,
     )
 
 
@@ -415,6 +425,7 @@ async def assignments_of(
         f"""SELECT {_ASSIGNMENT}
             WHERE j.account_id = $1 AND j.status = 'active'
               AND j.conflicts_confirmed_at IS NOT NULL
+              AND j.confidentiality_accepted_at IS NOT NULL
               AND ($2::uuid IS NULL OR a.competition_id = $2)
             ORDER BY a.created_at, a.id""",
         account_id,

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from competition.auth import Conn, ServicesDep, User
 from competition.competitions.routes import IfMatch, parse_if_match
-from competition.jury import schemas, service
+from competition.jury import confidentiality, schemas, service
 
 
 class CompetitionJuryController(Controller):
@@ -126,7 +126,19 @@ async def accept_invitation(
     data: schemas.AcceptInvitation, conn: Conn, services: ServicesDep
 ) -> schemas.Accepted:
     """Accept a jury invitation with the token from the mail; creates or links the account."""
-    return await service.accept(conn, services.settings, token=data.token, password=data.password)
+    return await service.accept(
+        conn,
+        services.settings,
+        token=data.token,
+        password=data.password,
+        accept_confidentiality=data.accept_confidentiality,
+    )
+
+
+@get("/jury/confidentiality", tags=["Jury"])
+async def confidentiality_agreement() -> schemas.Confidentiality:
+    """The confidentiality agreement jurors accept with their invitation."""
+    return schemas.Confidentiality(version=confidentiality.VERSION, text=dict(confidentiality.TEXT))
 
 
 @get("/me/assignments", tags=["Jury"])

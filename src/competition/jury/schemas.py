@@ -70,6 +70,15 @@ class Juror(Response):
 class AcceptInvitation(Request):
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
     password: Annotated[str, msgspec.Meta(min_length=10, max_length=256)] | None = None
+    accept_confidentiality: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "Verpflichtung zur Vertraulichkeit (GET /api/v1/jury/confidentiality). Wer die "
+                "Einladung annimmt, stimmt ihr zu; false wird abgelehnt."
+            )
+        ),
+    ] = True
 
 
 class Accepted(Response):
@@ -77,6 +86,11 @@ class Accepted(Response):
     competition_id: uuid.UUID
     account_id: uuid.UUID
     account_created: bool
+
+
+class Confidentiality(Response):
+    version: str
+    text: dict[str, str]
 
 
 class ConflictIn(Request):

@@ -46,7 +46,7 @@ from competition.errors import (
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.jury import assignment as solver
-from competition.jury import queries, schemas
+from competition.jury import confidentiality, queries, schemas
 from competition.jury.queries import AssignmentRow, JurorRow
 from competition.localization import BERLIN
 from competition.notifications.service import queue_email
@@ -136,8 +136,18 @@ def _invitation_token(settings: Settings, juror: JurorRow) -> str:
 
 
 async def accept(
-    conn: asyncpg.Connection, settings: Settings, *, token: str, password: str | None
+    conn: asyncpg.Connection,
+    settings: Settings,
+    *,
+    token: str,
+    password: str | None,
+    accept_confidentiality: bool = True,
 ) -> schemas.Accepted:
+    if not accept_confidentiality:
+        raise Invalid(
+            "Ohne Verpflichtung zur Vertraulichkeit ist keine Jurytätigkeit möglich.",
+            fields=[FieldError("accept_confidentiality", "Bitte der Vertraulichkeit zustimmen.")],
+        )
     payload = security.unsign(settings, "jury-invitation", token, max_age=INVITATION_MAX_AGE)
     invalid = InvalidToken("Der Einladungslink ist ungültig oder abgelaufen.")
     if payload is None:
@@ -167,7 +177,12 @@ async def accept(
         # The link in the mail proves the address as well as the verification link would.
         await account_queries.mark_verified(conn, account_id=account.id, email=account.email)
     if juror.status == "invited":
-        await queries.activate(conn, juror_id=juror.id, account_id=account.id)
+        await queries.activate(
+            conn,
+            juror_id=juror.id,
+            account_id=account.id,
+            confidentiality_version=confidentiality.VERSION,
+        )
         await audit.record(
             conn,
             actor_id=account.id,
@@ -757,16 +772,28 @@ async def _assignment_for(
         or row.conflicted
     ):
         raise NotFound("Zuteilung nicht gefunden.")
-    if row.conflicts_confirmed_at is None:
-        raise Forbidden(
-            "Bitte bestätigen Sie zuerst Ihre Angaben zu Interessenkonflikten.",
-            code="conflicts_unconfirmed",
-        )
+    _require_declarations(row.conflicts_confirmed_at, row.confidentiality_accepted_at)
     competition = await competition_queries.get_competition(conn, competition_id=row.competition_id)
     assert competition is not None
     if competition.phase not in VISIBLE_PHASES:
         raise NotFound("Zuteilung nicht gefunden.")
     return row, competition
+
+
+def _require_declarations(
+    conflicts_confirmed_at: datetime | None, confidentiality_accepted_at: datetime | None
+) -> None:
+    """No entry before the juror has accepted confidentiality and confirmed the conflicts."""
+    if confidentiality_accepted_at is None:
+        raise Forbidden(
+            "Bitte verpflichten Sie sich zuerst zur Vertraulichkeit.",
+            code="confidentiality_required",
+        )
+    if conflicts_confirmed_at is None:
+        raise Forbidden(
+            "Bitte bestätigen Sie zuerst Ihre Angaben zu Interessenkonflikten.",
+            code="conflicts_unconfirmed",
+        )
 
 
 def _sheet(row: AssignmentRow) -> schemas.Sheet:
@@ -785,11 +812,7 @@ async def my_assignments(
 ) -> list[schemas.AssignmentItem]:
     if competition_id is not None:
         juror, _ = await require_juror(conn, principal, competition_id)
-        if juror.conflicts_confirmed_at is None:
-            raise Forbidden(
-                "Bitte bestätigen Sie zuerst Ihre Angaben zu Interessenkonflikten.",
-                code="conflicts_unconfirmed",
-            )
+        _require_declarations(juror.conflicts_confirmed_at, juror.confidentiality_accepted_at)
     rows = await queries.assignments_of(
         conn, account_id=principal.account_id, competition_id=competition_id
     )
@@ -962,7 +985,7 @@ async def can_read_entry_files(
     )
     if row is None or row.juror_status != "active" or row.conflicted:
         return False
-    if row.conflicts_confirmed_at is None:
+    if row.conflicts_confirmed_at is None or row.confidentiality_accepted_at is None:
         return False
     competition = await competition_queries.get_competition(conn, competition_id=row.competition_id)
     return competition is not None and competition.phase in VISIBLE_PHASES

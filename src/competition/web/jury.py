@@ -14,7 +14,7 @@ from litestar.response import Template
 from competition.auth import ServicesDep
 from competition.competitions import queries as competition_queries
 from competition.errors import AppError, Invalid, PreconditionFailed
-from competition.jury import schemas, service
+from competition.jury import confidentiality, schemas, service
 from competition.web import forms
 from competition.web import queries as web_queries
 from competition.web.accounts import start_session
@@ -123,7 +123,12 @@ class JuryPages(Controller):
     @get("/jury/accept")
     async def accept_form(self, ui: UIDep, token: FromQuery[str] = "") -> Template:
         """The link from the invitation: choose a password (new account) and accept."""
-        return await ui.render("jury/accept.html", token=token)
+        return await ui.render(
+            "jury/accept.html",
+            token=token,
+            values={},
+            confidentiality_text=confidentiality.TEXT[ui.locale],
+        )
 
     @post("/jury/accept")
     async def accept(self, ui: UIDep, services: ServicesDep) -> Response[Any]:
@@ -137,11 +142,26 @@ class JuryPages(Controller):
         )
         if password != values.get("password_repeat", ""):
             errors["password_repeat"] = ui._("Die beiden Passwörter stimmen nicht überein.")
+        if values.get("accept_confidentiality") != "1":
+            errors["accept_confidentiality"] = ui._(
+                "Bitte verpflichten Sie sich zur Vertraulichkeit."
+            )
         if data is None or errors:
-            return await ui.render("jury/accept.html", status_code=422, token=token, errors=errors)
+            return await ui.render(
+                "jury/accept.html",
+                status_code=422,
+                token=token,
+                errors=errors,
+                values=values,
+                confidentiality_text=confidentiality.TEXT[ui.locale],
+            )
         try:
             accepted = await service.accept(
-                ui.conn, services.settings, token=data.token, password=data.password
+                ui.conn,
+                services.settings,
+                token=data.token,
+                password=data.password,
+                accept_confidentiality=True,
             )
         except Invalid as exc:
             problems = forms.from_error(exc, ui.locale)
@@ -151,6 +171,8 @@ class JuryPages(Controller):
                 token=token,
                 message=problems.message,
                 errors=problems.fields,
+                values=values,
+                confidentiality_text=confidentiality.TEXT[ui.locale],
             )
         except AppError as exc:
             return await ui.render(
