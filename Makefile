@@ -36,8 +36,20 @@ lint: .venv ## ruff and mypy (strict)
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+.PHONY: chromium
+chromium: ## Debian's Chromium for the browser tests (installed when missing; needs root or sudo)
+	@if [ ! -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null 2>&1; then \
+		if [ "$$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; \
+	fi
+
 .PHONY: test
-test: lint ## the whole test suite (lint, type check, tests on the real services)
+test: lint node_modules chromium ## the whole test suite (lint, type check, API, browser and accessibility tests on the real services)
 	$(PY) infra/local.py machine
 	.venv/bin/pytest -m "not slow"; status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
