@@ -41,7 +41,7 @@ def _api(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(settings: Settings, _: argparse.Namespace) -> int:
     from workers.main import run
 
-    asyncio.run(run(settings))
+    asyncio.run(run(settings, freeze_heap=True))
     return 0
 
 
