@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from competition.structs import Row
 
@@ -183,6 +184,28 @@ async def get_competition(
             f"SELECT {_COMPETITION} FROM competition c WHERE c.id = $1{lock}", competition_id
         )
     )
+
+
+async def get_competition_with_criteria(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID
+) -> tuple[CompetitionRow, list[CriterionRow]] | None:
+    """The competition and its criteria (in order) in one round trip, for hot paths that need
+    both, such as saving a score sheet."""
+    record = await conn.fetchrow(
+        f"""SELECT {_COMPETITION},
+                   (SELECT coalesce(json_agg(json_build_object(
+                               'id', k.id, 'key', k.key, 'name', k.name, 'weight', k.weight,
+                               'min_score', k.min_score, 'max_score', k.max_score)
+                           ORDER BY k.position), '[]')
+                    FROM criterion k WHERE k.competition_id = c.id) AS criteria
+            FROM competition c WHERE c.id = $1""",
+        competition_id,
+    )
+    if record is None:
+        return None
+    data = dict(record)
+    criteria = msgspec.convert(data.pop("criteria"), list[CriterionRow])
+    return CompetitionRow(**data), criteria
 
 
 async def get_competition_by_slug(conn: asyncpg.Connection, *, slug: str) -> CompetitionRow | None:

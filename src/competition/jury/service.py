@@ -760,10 +760,10 @@ def _criteria(rows: list[competition_queries.CriterionRow]) -> list[Criterion]:
     return [Criterion(key=c.key, weight=c.weight, min=c.min_score, max=c.max_score) for c in rows]
 
 
-async def _assignment_for(
+async def _own_assignment(
     conn: asyncpg.Connection, principal: Principal, assignment_id: uuid.UUID
-) -> tuple[AssignmentRow, CompetitionRow]:
-    """The caller's own assignment, if they may open it now. Conflicted or foreign: 404."""
+) -> AssignmentRow:
+    """The caller's own assignment, declarations made. Conflicted or foreign: 404."""
     row = await queries.get_assignment(conn, assignment_id=assignment_id)
     if (
         row is None
@@ -773,11 +773,23 @@ async def _assignment_for(
     ):
         raise NotFound("Zuteilung nicht gefunden.")
     _require_declarations(row.conflicts_confirmed_at, row.confidentiality_accepted_at)
-    competition = await competition_queries.get_competition(conn, competition_id=row.competition_id)
+    return row
+
+
+def _require_visible(competition: CompetitionRow | None) -> CompetitionRow:
     assert competition is not None
     if competition.phase not in VISIBLE_PHASES:
         raise NotFound("Zuteilung nicht gefunden.")
-    return row, competition
+    return competition
+
+
+async def _assignment_for(
+    conn: asyncpg.Connection, principal: Principal, assignment_id: uuid.UUID
+) -> tuple[AssignmentRow, CompetitionRow]:
+    """The caller's own assignment, if they may open it now. Conflicted or foreign: 404."""
+    row = await _own_assignment(conn, principal, assignment_id)
+    competition = await competition_queries.get_competition(conn, competition_id=row.competition_id)
+    return row, _require_visible(competition)
 
 
 def _require_declarations(
@@ -911,7 +923,13 @@ async def save_score(
     *,
     if_match: int | None,
 ) -> schemas.Sheet:
-    row, competition = await _assignment_for(conn, principal, assignment_id)
+    row = await _own_assignment(conn, principal, assignment_id)
+    # Competition and criteria in one round trip: saves come in bursts (docs/benchmarks.md).
+    found = await competition_queries.get_competition_with_criteria(
+        conn, competition_id=row.competition_id
+    )
+    competition = _require_visible(found[0] if found else None)
+    rows = found[1] if found else []
     if competition.phase != "judging":
         raise Conflict("Bewertet wird nur in der Phase „Jurybewertung“.", code="not_judging")
     sheet = await queries.lock_sheet(conn, assignment_id=assignment_id)
@@ -923,7 +941,6 @@ async def save_score(
             "Eingaben bleiben in diesem Fenster erhalten.",
             code="version_conflict",
         )
-    rows = await competition_queries.list_criteria(conn, competition_id=competition.id)
     by_key = {c.key: c for c in rows}
     problems = [
         FieldError(f"scores.{k}", "Unbekanntes Kriterium.") for k in data.scores if k not in by_key
