@@ -2,8 +2,9 @@
 
 Set-up (straight SQL for bulk rows, the domain services for everything with rules): a competition
 created and opened by the competitions service, 1,000 submitted entries of 1,000 companies, phase
-moved to "judging" by the service; 500 active jurors who confirmed their conflict declaration, each
-with an API token (accounts module) and six assignments (every entry reviewed three times).
+moved to "judging" by the service; 500 active jurors who accepted confidentiality and confirmed
+their conflict declaration, each with an API token (accounts module) and six assignments (every
+entry reviewed three times).
 
 Each juror is one virtual user of the load generator with its own keep-alive connection, saving
 drafts of its sheets (``PUT /api/v1/assignments/{id}/score``, five criteria and a comment, Bearer

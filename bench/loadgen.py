@@ -296,6 +296,7 @@ class EntrantFlow:
                 "description": "Beschreibung des Beitrags.",
             },
         )
+        upload_started = time.perf_counter()
         announced = await self.call(
             api,
             "announce attachment",
@@ -321,6 +322,7 @@ class EntrantFlow:
         )
         attachment = f"/api/v1/attachments/{announced['id']}"
         await self.call(api, "complete", "POST", f"{attachment}/complete", expect=200, headers=auth)
+        self.recorder.ok("upload path", upload_started)  # announce + PUT + complete
         await self.wait_verified(api, attachment, auth)
         await self.call(
             api, "submit", "POST", f"/api/v1/entries/{entry['id']}/submit", expect=200, headers=auth
