@@ -330,6 +330,8 @@ class MailCapture:
         self.port = local.free_port()
         self.path = run_dir / "captured.jsonl"
         self.path.touch()
+        self._offset = 0
+        self._lines = 0
         self.proc = Proc(
             "smtp-capture",
             [
@@ -353,8 +355,14 @@ class MailCapture:
         )
 
     def count(self) -> int:
+        """Messages so far; reads only what was appended since the last call (it is polled)."""
         with self.path.open("rb") as f:
-            return sum(1 for _ in f)
+            f.seek(self._offset)
+            chunk = f.read()
+        complete = chunk.rfind(b"\n") + 1
+        self._offset += complete
+        self._lines += chunk.count(b"\n", 0, complete)
+        return self._lines
 
     def mark(self) -> int:
         return self.count()

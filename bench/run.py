@@ -4,10 +4,10 @@
 
 1. jury burst (`bench/bench_jury_burst.py`): 500 jurors saving score sheets against the API
    process, next to a bare Litestar + asyncpg single-INSERT app;
-2. deadline rush (`bench/bench_deadline_rush.py`): 1,000 entrants' whole submission flow with a
-   1 MB presigned upload, then 20 MB files, API memory sampled, next to boto3 ``put_object``;
-3. announcements (`bench/bench_announcements.py`): 10,000 mails from publishing, then again with a
+2. announcements (`bench/bench_announcements.py`): 10,000 mails from publishing, then again with a
    worker killed mid-run, next to raw aiosmtplib;
+3. deadline rush (`bench/bench_deadline_rush.py`): 1,000 entrants' whole submission flow with a
+   1 MB presigned upload, then 20 MB files, API memory sampled, next to boto3 ``put_object``;
 4. assignment (`bench/bench_assignment.py --lp reduced`): 10,000 × 500 × 3 with 2 % conflicts,
    next to the full graph and an independent HiGHS LP (on a 2,000 × 100 instance: the LP on the
    full instance takes minutes and ~5 GB, ``--lp full`` of that script runs it);
@@ -44,7 +44,7 @@ from bench.common import (
     print_summary,
 )
 
-SCENARIOS = ("jury", "rush", "announcements", "assignment", "aggregation")
+SCENARIOS = ("jury", "announcements", "rush", "assignment", "aggregation")
 
 
 def _script(module: str, *args: str, timeout: float) -> tuple[dict[str, Any], float]:
@@ -156,10 +156,12 @@ def main() -> None:
     log(f"machine: {info}")
     results: list[ScenarioResult] = []
 
+    # The rush goes last among them: SeaweedFS keeps working (and using CPU) for a while after
+    # taking 2 GB, which would be load on the other scenarios' machine.
     service_runs: dict[str, Callable[[Environment, bool], ScenarioResult]] = {
         "jury": lambda env, quick: bench_jury_burst.run(env, quick=quick),
-        "rush": lambda env, quick: bench_deadline_rush.run(env, quick=quick),
         "announcements": lambda env, quick: bench_announcements.run(env, quick=quick),
+        "rush": lambda env, quick: bench_deadline_rush.run(env, quick=quick),
     }
     names = {"jury": "jury burst", "rush": "deadline rush", "announcements": "announcements"}
     wanted = [name for name in service_runs if name in chosen]
