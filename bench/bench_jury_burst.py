@@ -22,7 +22,7 @@ pool size, same load-generator settings, in the same run. Two load shapes, each 
   p99 is judged at a save every 4 s (an autosave while the juror types, all 500 at once: 125 saves
   a second); a save every 2 s (250 a second, about half the API's saturation throughput) is
   reported as a stress figure. A p99 under 100 ms for 500 saves arriving in the same instant would
-  need 5,000 saves a second, five times what even the baseline reaches on this machine.
+  need 5,000 saves a second, several times what even the baseline reaches on this machine.
 
 Run alone: ``python -m bench.bench_jury_burst [--quick]``; `bench.run` runs it with the others.
 """

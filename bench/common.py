@@ -435,9 +435,13 @@ class Environment:
     def start(self) -> None:
         # PostgreSQL and Redis are the machine's services: used, never started or stopped here.
         if not local.port_open(host="127.0.0.1", port=5432):
-            raise BenchError("PostgreSQL is not running on 127.0.0.1:5432")
+            raise BenchError(
+                "PostgreSQL is not running on 127.0.0.1:5432 (start it: infra/local.py machine)"
+            )
         if not local.port_open(host="127.0.0.1", port=6379):
-            raise BenchError("Redis is not running on 127.0.0.1:6379")
+            raise BenchError(
+                "Redis is not running on 127.0.0.1:6379 (start it: infra/local.py machine)"
+            )
         self.capture = MailCapture(run_dir=self.run_dir)
         if self.with_store:
             log("starting a private SeaweedFS (about 10 s)")
