@@ -33,14 +33,6 @@ def _cookies(services: ServicesDep, session_id: str, csrf: str) -> list[Cookie]:
     ]
 
 
-def _expired_cookies(services: ServicesDep) -> list[Cookie]:
-    secure = services.settings.cookie_secure
-    return [
-        Cookie(key=name, value="", path="/", max_age=0, secure=secure, samesite="lax")
-        for name in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE)
-    ]
-
-
 class AuthController(Controller):
     path = "/auth"
     tags = ["Konten"]
@@ -121,10 +113,7 @@ class AuthController(Controller):
     @post(
         "/logout",
         status_code=HTTP_204_NO_CONTENT,
-        response_cookies=[
-            sessions.expired_cookie(name)
-            for name in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE)
-        ],
+        response_cookies=sessions.expired_cookies(),
     )
     async def logout(self, principal: PrincipalDep, services: ServicesDep) -> None:
         """End the current session."""

@@ -23,6 +23,11 @@ def expired_cookie(name: str) -> Cookie:
     return Cookie(key=name, value="", path="/", max_age=0, samesite="lax")
 
 
+def expired_cookies() -> list[Cookie]:
+    """Both cookies of a session, removed: for logout and account deletion."""
+    return [expired_cookie(name) for name in (SESSION_COOKIE, CSRF_COOKIE)]
+
+
 class Session(msgspec.Struct, frozen=True):
     account_id: uuid.UUID
     csrf_token: str

@@ -43,9 +43,7 @@ async def export_my_data(user: User, conn: Conn) -> Response[dict[str, Any]]:
     "/me/delete",
     status_code=HTTP_204_NO_CONTENT,
     tags=["Datenschutz"],
-    response_cookies=[
-        sessions.expired_cookie(name) for name in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE)
-    ],
+    response_cookies=sessions.expired_cookies(),
 )
 async def delete_my_account(
     data: DeleteAccount, user: User, conn: Conn, services: ServicesDep

@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.params import FromQuery
 from litestar.response import Template
 
@@ -56,10 +55,6 @@ async def start_session(
     # The API's own cookie settings: both ways of logging in yield the same session.
     response.cookies.extend(account_routes._cookies(services, session_id, session.csrf_token))
     return response
-
-
-def _expired_cookies() -> list[Cookie]:
-    return [sessions.expired_cookie(n) for n in (sessions.SESSION_COOKIE, sessions.CSRF_COOKIE)]
 
 
 class AccountPages(Controller):
@@ -154,7 +149,7 @@ class AccountPages(Controller):
         if ui.principal is not None and ui.principal.session_id:
             await sessions.delete(services.redis, ui.principal.session_id)
         response = ui.redirect("/", notice="logged_out")
-        response.cookies.extend(_expired_cookies())
+        response.cookies.extend(sessions.expired_cookies())
         return response
 
     @get("/password-reset")
@@ -215,7 +210,7 @@ class AccountPages(Controller):
                 message=forms.from_error(exc, ui.locale).message,
             )
         response = ui.redirect("/login", notice="password_changed")
-        response.cookies.extend(_expired_cookies())
+        response.cookies.extend(sessions.expired_cookies())
         return response
 
 
