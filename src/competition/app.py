@@ -47,6 +47,7 @@ from competition.logs import configure as configure_logging
 from competition.ops import routes as ops
 from competition.privacy.routes import delete_my_account, export_my_data, privacy_notice
 from competition.results.routes import ResultsController, public_winners
+from competition.server import buffered_body
 from competition.storage.s3 import Storage, StorageUnavailable
 
 logger = logging.getLogger("competition.api")
@@ -298,7 +299,13 @@ def create_app(settings: Settings) -> Litestar:
             OSError: _unavailable,
             Exception: errors.internal_error_handler,
         },
-        middleware=[prometheus.middleware, access_log],
+        middleware=[
+            prometheus.middleware,
+            access_log,
+            # Last in the list, so innermost: the body is in memory before any dependency (and
+            # with it a database connection) is resolved.
+            buffered_body(max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds),
+        ],
         before_send=[security_headers(hsts=settings.cookie_secure)],
         logging_config=None,
         request_max_body_size=settings.max_body_bytes,

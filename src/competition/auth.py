@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from competition.accounts import queries as account_queries
 from competition.accounts import security, sessions
 from competition.config import Settings
-from competition.errors import Forbidden, Unauthorized
+from competition.errors import Forbidden, ServiceUnavailable, Unauthorized
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -65,9 +65,22 @@ def provide_services(request: Request[Any, Any, Any]) -> Services:
 
 
 async def provide_conn(services: ServicesDep) -> AsyncGenerator[asyncpg.Connection, None]:
-    """One transaction per request: committed before the response is sent, rolled back on error."""
-    async with services.pool.acquire() as conn, conn.transaction():
-        yield cast(asyncpg.Connection, conn)  # the pool's proxy forwards every method
+    """One transaction per request: committed before the response is sent, rolled back on error.
+
+    Waiting for a free connection is bounded: a full pool answers 503 with Retry-After instead
+    of letting requests pile up behind it."""
+    try:
+        acquired = await services.pool.acquire(timeout=services.settings.db_acquire_timeout_seconds)
+    except TimeoutError as exc:
+        raise ServiceUnavailable(
+            "Der Dienst ist gerade stark ausgelastet. Bitte versuchen Sie es gleich erneut.",
+            headers={"Retry-After": "2"},
+        ) from exc
+    try:
+        async with acquired.transaction():
+            yield cast(asyncpg.Connection, acquired)  # the pool's proxy forwards every method
+    finally:
+        await services.pool.release(acquired)
 
 
 def _principal(account: account_queries.AccountRow, **kwargs: Any) -> Principal:

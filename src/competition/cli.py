@@ -34,6 +34,7 @@ def _api(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
+        http="competition.server:HeaderTimeoutH11Protocol",
     )
     return 0
 

@@ -48,6 +48,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_window_seconds: int = 900
     session_ttl_seconds: int = 14 * 24 * 3600
     max_body_bytes: int = 1_000_000
+    # A client has this long to send its request head, and then its body, before the connection
+    # is closed (408 for a late body); a request waits this long for a database connection
+    # before it is answered 503 with Retry-After.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    db_acquire_timeout_seconds: float = 5.0
     # Worker: how long one job may run; after a crash arq re-runs an in-flight job only once this
     # (+10 s) has passed, so it bounds how late interrupted work resumes.
     # A mail claimed longer ago than this is presumed lost with its worker (no job outlives it).

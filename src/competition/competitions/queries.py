@@ -49,10 +49,11 @@ class CriterionRow(Row, frozen=True):
     max_score: float
 
 
-# `submissions_open` is decided by the database clock, never by an application server's clock.
+# `submissions_open` is decided by the database's statement clock, never by an application
+# server's clock or the transaction's start.
 _COMPETITION = """
     c.id, c.slug, c.title, c.description, c.phase, c.submission_opens_at, c.submission_closes_at,
-    (c.phase = 'open' AND now() < c.submission_closes_at) AS submissions_open,
+    (c.phase = 'open' AND clock_timestamp() < c.submission_closes_at) AS submissions_open,
     c.auto_open, c.reviews_per_entry, c.blind_judging, c.eligible_districts, c.tie_break,
     c.max_file_bytes, c.max_entry_bytes, c.max_attachments, c.version, c.created_at, c.updated_at
 """

@@ -33,13 +33,14 @@ class EntryRow(Row, frozen=True):
     submissions_open: bool
 
 
-# `submissions_open` comes from the database clock; it decides every deadline question.
+# `submissions_open` comes from the database's statement clock (`clock_timestamp()`, not the
+# transaction's `now()`): it decides every deadline question at the moment it is asked.
 _ENTRY = """
     e.id, e.competition_id, e.company_id, co.name AS company_name, co.district AS company_district,
     cat.slug AS category, e.title, e.summary, e.description, e.status, e.version, e.eligible,
     e.eligibility_reason, e.submitted_at, e.withdrawn_at, e.created_at, e.updated_at, c.phase,
     c.submission_closes_at,
-    (c.phase = 'open' AND now() < c.submission_closes_at) AS submissions_open
+    (c.phase = 'open' AND clock_timestamp() < c.submission_closes_at) AS submissions_open
 """
 _FROM = """
     FROM entry e
@@ -123,15 +124,22 @@ async def update_content(
 
 async def set_submitted(
     conn: asyncpg.Connection, *, entry_id: uuid.UUID, eligible: bool, reason: str
-) -> None:
-    await conn.execute(
-        """UPDATE entry SET status = 'submitted', submitted_at = now(), withdrawn_at = NULL,
-                  eligible = $2, eligibility_reason = $3, version = version + 1, updated_at = now()
-           WHERE id = $1""",
+) -> datetime | None:
+    """Submit, if the deadline has not passed at this statement's moment; the time it was
+    submitted, or None when it came too late."""
+    submitted_at: datetime | None = await conn.fetchval(
+        """UPDATE entry SET status = 'submitted', submitted_at = clock_timestamp(),
+                  withdrawn_at = NULL, eligible = $2, eligibility_reason = $3,
+                  version = entry.version + 1, updated_at = now()
+           FROM competition c
+           WHERE entry.id = $1 AND c.id = entry.competition_id
+             AND c.phase = 'open' AND clock_timestamp() < c.submission_closes_at
+           RETURNING entry.submitted_at""",
         entry_id,
         eligible,
         reason,
     )
+    return submitted_at
 
 
 async def set_eligibility(

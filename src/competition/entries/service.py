@@ -1,7 +1,8 @@
 """Entry rules: companies draft, edit, submit and withdraw their entries while submissions are
-open. "Open" is decided by the database clock (`now()` against the deadline), so every replica
-agrees to the second. Eligibility (the company's district) is stored with the entry, with its
-reason, and checked again at submission.
+open. "Open" is decided by the database's statement clock (`clock_timestamp()` against the
+deadline, not the transaction's start), so every replica agrees to the second and a request that
+began before the deadline cannot finish after it. Eligibility (the company's district) is stored
+with the entry, with its reason, and checked again at submission.
 """
 
 from __future__ import annotations
@@ -189,7 +190,8 @@ async def submit(conn: asyncpg.Connection, principal: Principal, entry_id: uuid.
             "bis alle geprüft sind, oder löschen Sie sie.",
             code="attachments_pending",
         )
-    await queries.set_submitted(conn, entry_id=entry_id, eligible=True, reason=reason)
+    if await queries.set_submitted(conn, entry_id=entry_id, eligible=True, reason=reason) is None:
+        raise _closed(entry.submission_closes_at)
     await events.record(
         conn,
         "entry.submitted",
