@@ -41,9 +41,9 @@ import asyncpg
 import msgspec
 
 from competition.accounts.admin import ensure_account
-from competition.accounts.queries import insert_token
+from competition.accounts.queries import get_account, insert_token
 from competition.accounts.security import new_api_token
-from competition.auth import Principal
+from competition.auth import Principal, principal_of
 from competition.competitions import schemas as competition_schemas
 from competition.competitions import service as competitions
 from competition.config import Settings, load_settings, to_environ
@@ -573,16 +573,10 @@ async def organiser(conn: asyncpg.Connection) -> Principal:
         password=secrets.token_urlsafe(16),
         organiser=True,
     )
-    return Principal(
-        account_id=account_id,
-        email="organisation@bench.example",
-        name="Bench Organisation",
-        locale="de",
-        is_organiser=True,
-        email_verified=True,
-        via="session",
-        scopes=frozenset({"read", "write"}),
-    )
+    account = await get_account(conn, account_id=account_id)
+    if account is None:
+        raise RuntimeError("the bench organiser vanished")
+    return principal_of(account, via="session", scopes=frozenset({"read", "write"}))
 
 
 async def open_competition(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import AsyncGenerator
+from datetime import datetime
 from typing import Any, cast
 
 import asyncpg
@@ -48,6 +49,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     email_verified: bool
     via: str  # "session" or "token"
     scopes: frozenset[str]
+    # When the account's password was last set: tokens are minted only while it is unchanged.
+    password_changed_at: datetime
     session_id: str | None = None
 
 
@@ -83,7 +86,8 @@ async def provide_conn(services: ServicesDep) -> AsyncGenerator[asyncpg.Connecti
         await services.pool.release(acquired)
 
 
-def _principal(account: account_queries.AccountRow, **kwargs: Any) -> Principal:
+def principal_of(account: account_queries.AccountRow, **kwargs: Any) -> Principal:
+    """The principal of an account; `via`, `scopes` (and `session_id`) say how it called."""
     return Principal(
         account_id=account.id,
         email=account.email,
@@ -91,6 +95,7 @@ def _principal(account: account_queries.AccountRow, **kwargs: Any) -> Principal:
         locale=account.locale,
         is_organiser=account.is_organiser,
         email_verified=account.email_verified_at is not None,
+        password_changed_at=account.password_changed_at,
         **kwargs,
     )
 
@@ -114,7 +119,7 @@ async def provide_principal(
             raise Forbidden(
                 f"Dem API-Token fehlt der Geltungsbereich „{needed}“.", code="insufficient_scope"
             )
-        return _principal(account, via="token", scopes=frozenset(scopes))
+        return principal_of(account, via="token", scopes=frozenset(scopes))
 
     session_id = request.cookies.get(sessions.SESSION_COOKIE)
     if not session_id:
@@ -132,9 +137,11 @@ async def provide_principal(
                 "CSRF-Token fehlt oder ist ungültig (Header X-CSRF-Token).", code="csrf_failed"
             )
     session_account = await account_queries.get_account(conn, account_id=session.account_id)
-    if session_account is None:
+    if session_account is None or not sessions.opened_by_current_password(
+        session, session_account.password_changed_at
+    ):
         return None
-    return _principal(
+    return principal_of(
         session_account, via="session", scopes=frozenset({"read", "write"}), session_id=session_id
     )
 

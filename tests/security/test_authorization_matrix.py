@@ -77,6 +77,7 @@ POLICY: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/api/v1/privacy"): ANY,
     ("GET", "/api/v1/jury/confidentiality"): ANY,
     ("POST", "/api/v1/me/tokens"): SIGNED_IN,
+    ("POST", "/api/v1/me/password"): SIGNED_IN,
     ("DELETE", "/api/v1/me/tokens/{token_id}"): frozenset({"entrant_a"}),
     ("GET", "/api/v1/competitions"): ANY,
     ("GET", "/api/v1/competitions/{id_or_slug}"): ANY,
@@ -134,6 +135,7 @@ SAME_FOR_EVERYONE = {("GET", "/api/v1/public/competitions/{slug}/winners"): 404}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/me"): {"locale": "en"},
     ("POST", "/api/v1/me/tokens"): {"name": "x"},
+    ("POST", "/api/v1/me/password"): {"current_password": PASSWORD, "new_password": "x" * 12},
     ("POST", "/api/v1/me/delete"): {"password": PASSWORD},
     ("POST", "/api/v1/competitions"): competition_body("matrix-neu"),
     ("PATCH", "/api/v1/competitions/{competition_id}"): {"auto_open": True},
@@ -321,6 +323,7 @@ async def build_world(
                 token_hash=token_hash,
                 scopes=["read", "write"],
             )
+            assert row is not None
             tokens[role] = token
             if role == "entrant_a":
                 entrant_a_token_id = str(row.id)

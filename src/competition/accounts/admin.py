@@ -21,7 +21,11 @@ async def ensure_account(
     organiser: bool = False,
     locale: str = "de",
 ) -> tuple[uuid.UUID, bool]:
-    """Create a verified account, or find the existing one; returns (id, created)."""
+    """Create a verified account, or find the existing one; returns (id, created).
+
+    An existing account nobody ever verified gets this password and name: otherwise whoever
+    registered the address first would log in to the account the operator meant for someone
+    else (its sessions cannot exist, unverified accounts cannot log in; tokens are revoked)."""
     email = normalise_email(email)
     account = await queries.insert_account(
         conn,
@@ -35,7 +39,16 @@ async def ensure_account(
     created = account is not None
     if account is None:
         account = await queries.get_account_by_email(conn, email=email)
-        assert account is not None
+        if account is None:
+            raise RuntimeError(f"{email}: the account vanished while it was being created")
+        if account.email_verified_at is None:
+            await queries.set_password(
+                conn,
+                account_id=account.id,
+                password_hash=await security.hash_password(password),
+                name=name,
+            )
+            await queries.revoke_all_tokens(conn, account_id=account.id)
     if organiser and not account.is_organiser:
         await queries.make_organiser(conn, account_id=account.id)
     return account.id, created

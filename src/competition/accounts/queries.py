@@ -95,14 +95,18 @@ async def mark_verified(conn: asyncpg.Connection, *, account_id: uuid.UUID, emai
 
 
 async def set_password(
-    conn: asyncpg.Connection, *, account_id: uuid.UUID, password_hash: str
+    conn: asyncpg.Connection, *, account_id: uuid.UUID, password_hash: str, name: str | None = None
 ) -> None:
+    """New password (the address counts as verified: only its owner could get here), and
+    optionally a new name."""
     await conn.execute(
         """UPDATE account SET password_hash = $2, password_changed_at = clock_timestamp(),
-                  email_verified_at = coalesce(email_verified_at, now())
+                  email_verified_at = coalesce(email_verified_at, now()),
+                  name = coalesce($3, name)
            WHERE id = $1""",
         account_id,
         password_hash,
+        name,
     )
 
 
@@ -131,17 +135,36 @@ async def insert_token(
     name: str,
     token_hash: bytes,
     scopes: list[str],
-) -> TokenRow:
+    password_changed_at: datetime | None = None,
+) -> TokenRow | None:
+    """A new token, only while the password is still the one the caller was authenticated
+    with (`password_changed_at`; None: the operator's own tools, no caller); None otherwise.
+    The share lock waits for a password change in flight, so a token can never be minted
+    beside a reset and survive it."""
     record = await conn.fetchrow(
-        f"""INSERT INTO api_token (account_id, name, token_hash, scopes) VALUES ($1, $2, $3, $4)
+        f"""WITH owner AS (
+                SELECT id FROM account
+                WHERE id = $1 AND password_changed_at = coalesce($5, password_changed_at)
+                FOR SHARE
+            )
+            INSERT INTO api_token (account_id, name, token_hash, scopes)
+            SELECT id, $2, $3, $4 FROM owner
             RETURNING {_TOKEN}""",
         account_id,
         name,
         token_hash,
         scopes,
+        password_changed_at,
     )
-    assert record is not None
-    return TokenRow(**dict(record))
+    return TokenRow(**dict(record)) if record else None
+
+
+async def revoke_all_tokens(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> int:
+    result: str = await conn.execute(
+        "UPDATE api_token SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL",
+        account_id,
+    )
+    return int(result.rsplit(" ", 1)[1])
 
 
 async def list_tokens(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> list[TokenRow]:

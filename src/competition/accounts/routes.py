@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from competition import ratelimit
 from competition.accounts import queries, schemas, security, service, sessions
 from competition.auth import Conn, PrincipalDep, ServicesDep, User
-from competition.errors import FieldError, Invalid, NotFound
+from competition.errors import FieldError, Invalid, NotFound, Unauthorized
 
 
 def _client(request: Request[Any, Any, Any]) -> str:
@@ -94,12 +94,12 @@ class AuthController(Controller):
                 window=s.rate_limit_window_seconds,
             )
         account = await service.authenticate(conn, email=data.email, password=data.password)
-        # A fresh session id on every login: a planted cookie never becomes a valid session.
-        old = request.cookies.get(sessions.SESSION_COOKIE)
-        if old:
-            await sessions.delete(services.redis, old)
-        session_id, session = await sessions.create(
-            services.redis, account_id=account.id, ttl=s.session_ttl_seconds
+        session_id, session = await service.open_session(
+            conn,
+            services.redis,
+            s,
+            account_id=account.id,
+            replacing=request.cookies.get(sessions.SESSION_COOKIE),
         )
         body = schemas.LoggedIn(
             id=account.id,
@@ -150,7 +150,8 @@ class AuthController(Controller):
     async def password_reset_confirm(
         self, data: schemas.ResetConfirmBody, services: ServicesDep, conn: Conn
     ) -> schemas.Verified:
-        """Set a new password with the token from the reset mail; ends all sessions."""
+        """Set a new password with the token from the reset mail; ends all sessions and API
+        tokens of the account."""
         account = await service.confirm_password_reset(
             conn, services.redis, services.settings, token=data.token, password=data.password
         )
@@ -160,6 +161,33 @@ class AuthController(Controller):
 class MeController(Controller):
     path = "/me"
     tags = ["Konten"]
+
+    @post("/password", status_code=200)
+    async def change_password(
+        self,
+        data: schemas.PasswordChange,
+        user: User,
+        services: ServicesDep,
+        conn: Conn,
+    ) -> Response[schemas.PasswordChanged]:
+        """Change the password; every session and API token of the account ends, the calling
+        browser gets a new session."""
+        account = await service.change_password(
+            conn,
+            services.redis,
+            account_id=user.account_id,
+            current_password=data.current_password,
+            new_password=data.new_password,
+        )
+        if user.via != "session":
+            return Response(schemas.PasswordChanged(csrf_token=None))
+        session_id, session = await service.open_session(
+            conn, services.redis, services.settings, account_id=account.id, replacing=None
+        )
+        return Response(
+            schemas.PasswordChanged(csrf_token=session.csrf_token),
+            cookies=_cookies(services, session_id, session.csrf_token),
+        )
 
     @get("/")
     async def me(self, user: User, conn: Conn) -> schemas.Me:
@@ -203,7 +231,12 @@ class MeController(Controller):
             name=data.name,
             token_hash=token_hash,
             scopes=sorted(set(data.scopes)),
+            password_changed_at=user.password_changed_at,
         )
+        if row is None:
+            raise Unauthorized(
+                "Das Passwort wurde geändert; bitte melden Sie sich neu an.", code="stale_login"
+            )
         return schemas.TokenCreated(
             id=row.id, name=row.name, scopes=row.scopes, token=token, created_at=row.created_at
         )

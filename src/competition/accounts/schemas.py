@@ -83,6 +83,18 @@ class Accepted(Response):
     detail: str
 
 
+class PasswordChange(Request):
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    new_password: Password
+
+
+class PasswordChanged(Response):
+    """Every session and API token of the account has ended; a session caller gets a new
+    session (cookies and this CSRF token), a token caller logs in again."""
+
+    csrf_token: str | None
+
+
 class Me(Response):
     id: uuid.UUID
     email: str

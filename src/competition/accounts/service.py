@@ -2,6 +2,12 @@
 
 No answer reveals whether an address is registered: registering a taken address answers like a
 new registration and mails the owner instead; a reset request always answers 202.
+
+Setting a password (reset, change, an invitation taking over an account) ends everything the old
+one opened: every session and every API token (OWASP session management cheat sheet). An
+existing account is never verified or handed to someone by an invitation alone: whoever accepts
+proves control of it (its password, or being signed in to it) or sets a new password, which
+locks out whoever knew the old one (the "pre-hijacking" attack on unverified accounts).
 """
 
 from __future__ import annotations
@@ -11,14 +17,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import asyncpg
+import msgspec
 from redis.asyncio import Redis
 
-from competition.accounts import queries, security
+from competition.accounts import queries, security, sessions
 from competition.accounts.queries import AccountRow
 from competition.auth import Services
 from competition.companies import queries as company_queries
 from competition.config import Settings
-from competition.errors import AppError, Forbidden, Unauthorized
+from competition.errors import AppError, FieldError, Forbidden, Invalid, Unauthorized
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.jury import queries as jury_queries
@@ -94,17 +101,153 @@ async def authenticate(conn: asyncpg.Connection, *, email: str, password: str) -
     return account
 
 
+async def open_session(
+    conn: asyncpg.Connection,
+    redis: Redis,
+    settings: Settings,
+    *,
+    account_id: uuid.UUID,
+    replacing: str | None,
+) -> tuple[str, sessions.Session]:
+    """A fresh session for an authenticated account, bound to its current password. The id is
+    new at every login (a planted cookie never becomes a session); `replacing` ends the old one."""
+    if replacing:
+        await sessions.delete(redis, replacing)
+    account = await queries.get_account(conn, account_id=account_id)
+    if account is None:
+        raise Unauthorized("Bitte melden Sie sich an.")
+    return await sessions.create(
+        redis,
+        account_id=account.id,
+        password_changed_at=account.password_changed_at,
+        ttl=settings.session_ttl_seconds,
+    )
+
+
 async def request_password_reset(conn: asyncpg.Connection, *, email: str) -> None:
     account = await queries.get_account_by_email(conn, email=normalise_email(email))
     if account is not None:
         await events.record(conn, "account.password_reset_requested", aggregate_id=account.id)
 
 
+async def replace_password(
+    conn: asyncpg.Connection,
+    redis: Redis,
+    *,
+    account_id: uuid.UUID,
+    password: str,
+    name: str | None = None,
+) -> None:
+    """Set a new password and end every session and API token of the account.
+
+    Sessions are bound to the password they were opened with (sessions.py), so one created by a
+    login racing this change dies with the rest; deleting them from Redis frees the memory."""
+    await queries.set_password(
+        conn, account_id=account_id, password_hash=await security.hash_password(password), name=name
+    )
+    await queries.revoke_all_tokens(conn, account_id=account_id)
+    await sessions.delete_all(redis, account_id=account_id)
+
+
+async def change_password(
+    conn: asyncpg.Connection,
+    redis: Redis,
+    *,
+    account_id: uuid.UUID,
+    current_password: str,
+    new_password: str,
+) -> AccountRow:
+    """The signed-in person changes their password; returns the account as it is now."""
+    account = await queries.get_account(conn, account_id=account_id)
+    if account is None or not await security.verify_password(
+        account.password_hash, current_password
+    ):
+        raise Invalid(
+            "Das bisherige Passwort stimmt nicht.",
+            code="invalid_credentials",
+            fields=[FieldError("current_password", "Das bisherige Passwort stimmt nicht.")],
+        )
+    await replace_password(conn, redis, account_id=account_id, password=new_password)
+    changed = await queries.get_account(conn, account_id=account_id)
+    if changed is None:  # deleted in the meantime
+        raise Unauthorized("Bitte melden Sie sich an.")
+    return changed
+
+
+class InvitationAccount(msgspec.Struct, frozen=True, kw_only=True):
+    account: AccountRow
+    created: bool
+    password_set: bool
+
+
+async def account_for_invitation(
+    conn: asyncpg.Connection,
+    redis: Redis,
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    set_new_password: bool,
+    signed_in_as: uuid.UUID | None,
+) -> InvitationAccount:
+    """The account an accepted invitation belongs to. The invitation link proves the address;
+    an existing account must also be proven (signed in to it, or its password), or the caller
+    sets a new password for it. An account nobody ever verified belongs to nobody yet: a
+    password typed here replaces whatever its registrant chose, with the invited name."""
+    email = normalise_email(email)
+    account = await queries.get_account_by_email(conn, email=email)
+    if account is None:
+        if password is None:
+            raise Invalid(
+                "Bitte ein Passwort wählen: für diese Adresse gibt es noch kein Konto.",
+                fields=[FieldError("password", "Pflichtfeld für neue Konten (mind. 10 Zeichen).")],
+            )
+        created = await queries.insert_account(
+            conn,
+            email=email,
+            name=name,
+            password_hash=await security.hash_password(password),
+            locale="de",
+            verified=True,
+        )
+        if created is None:  # registered in this very moment: treat it as existing next time
+            raise Invalid(
+                "Für diese Adresse wurde eben ein Konto angelegt. Bitte versuchen Sie es erneut.",
+                code="account_exists",
+                fields=[FieldError("password", "Bitte erneut absenden.")],
+            )
+        return InvitationAccount(account=created, created=True, password_set=True)
+    if signed_in_as == account.id and account.email_verified_at is not None:
+        return InvitationAccount(account=account, created=False, password_set=False)
+    if password is None:
+        raise Invalid(
+            "Für diese Adresse gibt es bereits ein Konto. Bitte geben Sie dessen Passwort ein "
+            "oder vergeben Sie ein neues.",
+            code="account_exists",
+            fields=[FieldError("password", "Passwort des bestehenden Kontos oder ein neues.")],
+        )
+    unverified = account.email_verified_at is None
+    if not unverified and not set_new_password:
+        if not await security.verify_password(account.password_hash, password):
+            raise Invalid(
+                "Das Passwort passt nicht zum bestehenden Konto dieser Adresse. Geben Sie dessen "
+                "Passwort ein oder vergeben Sie ein neues (das meldet alle anderen Sitzungen ab).",
+                code="invalid_credentials",
+                fields=[FieldError("password", "Passwort des bestehenden Kontos oder ein neues.")],
+            )
+        return InvitationAccount(account=account, created=False, password_set=False)
+    await replace_password(
+        conn, redis, account_id=account.id, password=password, name=name if unverified else None
+    )
+    now = await queries.get_account(conn, account_id=account.id)
+    if now is None:
+        raise Unauthorized("Bitte melden Sie sich an.")
+    return InvitationAccount(account=now, created=False, password_set=True)
+
+
 async def confirm_password_reset(
     conn: asyncpg.Connection, redis: Redis, settings: Settings, *, token: str, password: str
 ) -> AccountRow:
-    from competition.accounts import sessions
-
     payload = security.unsign(settings, "password-reset", token, max_age=security.RESET_MAX_AGE)
     invalid = InvalidToken("Der Link zum Zurücksetzen ist ungültig, abgelaufen oder verbraucht.")
     if payload is None:
@@ -112,10 +255,7 @@ async def confirm_password_reset(
     account = await queries.get_account(conn, account_id=uuid.UUID(str(payload.get("a"))))
     if account is None or payload.get("p") != security.fingerprint(account.password_changed_at):
         raise invalid
-    await queries.set_password(
-        conn, account_id=account.id, password_hash=await security.hash_password(password)
-    )
-    await sessions.delete_all(redis, account_id=account.id)
+    await replace_password(conn, redis, account_id=account.id, password=password)
     return account
 
 

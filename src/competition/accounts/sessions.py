@@ -1,16 +1,23 @@
 """Server-side sessions in Redis. The cookie holds a random id; Redis holds its SHA-256, so a
 dump of Redis cannot be replayed as cookies. Each account's sessions are indexed so that a
-password reset can end all of them."""
+password reset can end all of them.
+
+A session also remembers which password opened it (a fingerprint of the moment the password was
+last set): once the password changes, every older session is dead, even one created by a login
+that raced the change or one whose deletion from Redis failed."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import uuid
+from datetime import datetime
 
 import msgspec
 from litestar.datastructures import Cookie
 from redis.asyncio import Redis
+
+from competition.accounts import security
 
 SESSION_COOKIE = "ind_session"
 CSRF_COOKIE = "ind_csrf"
@@ -31,6 +38,11 @@ def expired_cookies() -> list[Cookie]:
 class Session(msgspec.Struct, frozen=True):
     account_id: uuid.UUID
     csrf_token: str
+    password: str = ""  # fingerprint of the account's password_changed_at at login
+
+
+def opened_by_current_password(session: Session, password_changed_at: datetime) -> bool:
+    return secrets.compare_digest(session.password, security.fingerprint(password_changed_at))
 
 
 def _key(session_id: str) -> str:
@@ -41,9 +53,15 @@ def _index(account_id: uuid.UUID) -> str:
     return f"account-sessions:{account_id}"
 
 
-async def create(redis: Redis, *, account_id: uuid.UUID, ttl: int) -> tuple[str, Session]:
+async def create(
+    redis: Redis, *, account_id: uuid.UUID, password_changed_at: datetime, ttl: int
+) -> tuple[str, Session]:
     session_id = secrets.token_urlsafe(32)
-    session = Session(account_id=account_id, csrf_token=secrets.token_urlsafe(32))
+    session = Session(
+        account_id=account_id,
+        csrf_token=secrets.token_urlsafe(32),
+        password=security.fingerprint(password_changed_at),
+    )
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(_key(session_id), msgspec.json.encode(session), ex=ttl)
         pipe.sadd(_index(account_id), _key(session_id))

@@ -125,12 +125,15 @@ class AssignmentController(Controller):
 async def accept_invitation(
     data: schemas.AcceptInvitation, conn: Conn, services: ServicesDep
 ) -> schemas.Accepted:
-    """Accept a jury invitation with the token from the mail; creates or links the account."""
+    """Accept a jury invitation with the token from the mail; creates the account, or links an
+    existing one once its password is given (or replaced, which ends its sessions and tokens)."""
     return await service.accept(
         conn,
+        services.redis,
         services.settings,
         token=data.token,
         password=data.password,
+        replace_password=data.replace_password,
         accept_confidentiality=data.accept_confidentiality,
     )
 

@@ -67,9 +67,37 @@ class Juror(Response):
     suggested_conflicts: list[SuggestedConflict]
 
 
+# new: no account for the address; existing: a verified account; unclaimed: an account nobody
+# verified (its registrant's password is replaced); signed_in: the caller's own account.
+InvitationAccountState = Literal["new", "existing", "unclaimed", "signed_in"]
+
+
 class AcceptInvitation(Request):
     token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-    password: Annotated[str, msgspec.Meta(min_length=10, max_length=256)] | None = None
+    password: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                min_length=10,
+                max_length=256,
+                description=(
+                    "Neues Konto: das gewählte Passwort. Bestehendes Konto: dessen Passwort, "
+                    "oder mit replace_password ein neues. Ein nie bestätigtes Konto erhält immer "
+                    "dieses Passwort."
+                ),
+            ),
+        ]
+        | None
+    ) = None
+    replace_password: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "Für ein bestehendes Konto ein neues Passwort setzen; beendet alle Sitzungen und "
+                "API-Tokens des Kontos."
+            )
+        ),
+    ] = False
     accept_confidentiality: Annotated[
         bool,
         msgspec.Meta(
@@ -86,6 +114,7 @@ class Accepted(Response):
     competition_id: uuid.UUID
     account_id: uuid.UUID
     account_created: bool
+    password_set: bool
 
 
 class Confidentiality(Response):

@@ -22,9 +22,11 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
+from redis.asyncio import Redis
 
 from competition.accounts import queries as account_queries
 from competition.accounts import security
+from competition.accounts import service as accounts
 from competition.attachments import queries as attachment_queries
 from competition.audit import service as audit
 from competition.auth import Principal, Services
@@ -135,14 +137,44 @@ def _invitation_token(settings: Settings, juror: JurorRow) -> str:
     return security.sign(settings, "jury-invitation", {"j": str(juror.id), "e": juror.email})
 
 
-async def accept(
+async def invitation_account_state(
     conn: asyncpg.Connection,
     settings: Settings,
     *,
     token: str,
+    signed_in_as: uuid.UUID | None,
+) -> schemas.InvitationAccountState:
+    """Which form the invitation page shows: a new password, the existing account's password
+    (or a new one), or nothing when the invited account is the one signed in. Only the holder of
+    the link learns whether the invited address has an account; a bad link shows the plain
+    form and fails when sent."""
+    payload = security.unsign(settings, "jury-invitation", token, max_age=INVITATION_MAX_AGE)
+    if payload is None:
+        return "new"
+    juror = await queries.get_juror(conn, juror_id=uuid.UUID(str(payload["j"])))
+    if juror is None or juror.email != payload.get("e"):
+        return "new"
+    account = await account_queries.get_account_by_email(conn, email=juror.email)
+    if account is None:
+        return "new"
+    if account.id == signed_in_as and account.email_verified_at is not None:
+        return "signed_in"
+    return "existing" if account.email_verified_at is not None else "unclaimed"
+
+
+async def accept(
+    conn: asyncpg.Connection,
+    redis: Redis,
+    settings: Settings,
+    *,
+    token: str,
     password: str | None,
+    replace_password: bool = False,
+    signed_in_as: uuid.UUID | None = None,
     accept_confidentiality: bool = True,
 ) -> schemas.Accepted:
+    """Accept an invitation. The link proves the address; the account behind it is proven or
+    created by accounts (`account_for_invitation`), never linked on the link alone."""
     if not accept_confidentiality:
         raise Invalid(
             "Ohne Verpflichtung zur Vertraulichkeit ist keine Jurytätigkeit möglich.",
@@ -155,27 +187,16 @@ async def accept(
     juror = await queries.get_juror(conn, juror_id=uuid.UUID(str(payload["j"])), for_update=True)
     if juror is None or juror.email != payload.get("e") or juror.status in ("declined", "removed"):
         raise invalid
-    account = await account_queries.get_account_by_email(conn, email=juror.email)
-    created = False
-    if account is None:
-        if password is None:
-            raise Invalid(
-                "Bitte ein Passwort wählen: für diese Adresse gibt es noch kein Konto.",
-                fields=[FieldError("password", "Pflichtfeld für neue Konten (mind. 10 Zeichen).")],
-            )
-        account = await account_queries.insert_account(
-            conn,
-            email=juror.email,
-            name=juror.name,
-            password_hash=await security.hash_password(password),
-            locale="de",
-            verified=True,
-        )
-        assert account is not None
-        created = True
-    elif account.email_verified_at is None:
-        # The link in the mail proves the address as well as the verification link would.
-        await account_queries.mark_verified(conn, account_id=account.id, email=account.email)
+    claimed = await accounts.account_for_invitation(
+        conn,
+        redis,
+        email=juror.email,
+        name=juror.name,
+        password=password,
+        set_new_password=replace_password,
+        signed_in_as=signed_in_as,
+    )
+    account = claimed.account
     if juror.status == "invited":
         await queries.activate(
             conn,
@@ -197,7 +218,8 @@ async def accept(
         juror_id=juror.id,
         competition_id=juror.competition_id,
         account_id=account.id,
-        account_created=created,
+        account_created=claimed.created,
+        password_set=claimed.password_set,
     )
 
 

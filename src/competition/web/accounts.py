@@ -45,11 +45,12 @@ async def start_session(
     notice: str | None = None,
 ) -> Response[Any]:
     """A fresh session id on every login (a planted cookie never becomes a session)."""
-    old = ui.request.cookies.get(sessions.SESSION_COOKIE)
-    if old:
-        await sessions.delete(services.redis, old)
-    session_id, session = await sessions.create(
-        services.redis, account_id=account_id, ttl=services.settings.session_ttl_seconds
+    session_id, session = await service.open_session(
+        ui.conn,
+        services.redis,
+        services.settings,
+        account_id=account_id,
+        replacing=ui.request.cookies.get(sessions.SESSION_COOKIE),
     )
     response = ui.redirect(target, notice=notice)
     # The API's own cookie settings: both ways of logging in yield the same session.

@@ -19,7 +19,7 @@ from competition.web import forms
 from competition.web import queries as web_queries
 from competition.web.accounts import start_session
 from competition.web.labels import LABELS
-from competition.web.rendering import UI, UIDep, login_path
+from competition.web.rendering import UI, UIDep
 
 BLIND_ROWS = 5
 
@@ -121,26 +121,46 @@ class JuryPages(Controller):
         )
 
     @get("/jury/accept")
-    async def accept_form(self, ui: UIDep, token: FromQuery[str] = "") -> Template:
-        """The link from the invitation: choose a password (new account) and accept."""
+    async def accept_form(
+        self, ui: UIDep, services: ServicesDep, token: FromQuery[str] = ""
+    ) -> Template:
+        """The link from the invitation: a password for a new account, or the existing
+        account's password (or a new one), and the confidentiality agreement."""
         return await ui.render(
             "jury/accept.html",
             token=token,
             values={},
+            account_state=await self._account_state(ui, services, token),
             confidentiality_text=confidentiality.TEXT[ui.locale],
+        )
+
+    @staticmethod
+    async def _account_state(ui: UI, services: ServicesDep, token: str) -> str:
+        return await service.invitation_account_state(
+            ui.conn,
+            services.settings,
+            token=token,
+            signed_in_as=ui.principal.account_id if ui.principal else None,
         )
 
     @post("/jury/accept")
     async def accept(self, ui: UIDep, services: ServicesDep) -> Response[Any]:
-        """Accept the invitation; a new account is signed in at once."""
+        """Accept the invitation; the account is signed in at once."""
         values = forms.values(await ui.request.form())
         token, password = values.get("token", ""), values.get("password", "")
+        state = await self._account_state(ui, services, token)
+        replace = state == "existing" and values.get("replace_password") == "1"
         data, errors = forms.convert(
             schemas.AcceptInvitation,
-            {"token": token, **({"password": password} if password else {})},
+            {
+                "token": token,
+                "replace_password": replace,
+                **({"password": password} if password and state != "signed_in" else {}),
+            },
             ui.locale,
         )
-        if password != values.get("password_repeat", ""):
+        chooses_password = state in ("new", "unclaimed") or replace
+        if chooses_password and password != values.get("password_repeat", ""):
             errors["password_repeat"] = ui._("Die beiden Passwörter stimmen nicht überein.")
         if values.get("accept_confidentiality") != "1":
             errors["accept_confidentiality"] = ui._(
@@ -153,14 +173,18 @@ class JuryPages(Controller):
                 token=token,
                 errors=errors,
                 values=values,
+                account_state=state,
                 confidentiality_text=confidentiality.TEXT[ui.locale],
             )
         try:
             accepted = await service.accept(
                 ui.conn,
+                services.redis,
                 services.settings,
                 token=data.token,
                 password=data.password,
+                replace_password=data.replace_password,
+                signed_in_as=ui.principal.account_id if ui.principal else None,
                 accept_confidentiality=True,
             )
         except Invalid as exc:
@@ -172,6 +196,7 @@ class JuryPages(Controller):
                 message=problems.message,
                 errors=problems.fields,
                 values=values,
+                account_state=state,
                 confidentiality_text=confidentiality.TEXT[ui.locale],
             )
         except AppError as exc:
@@ -181,13 +206,12 @@ class JuryPages(Controller):
                 message=forms.from_error(exc, ui.locale).message,
             )
         target = f"/jury/{accepted.competition_id}/konflikte"
-        if accepted.account_created:
-            return await start_session(
-                ui, services, accepted.account_id, target, notice="invitation_accepted"
-            )
         if ui.principal is not None and ui.principal.account_id == accepted.account_id:
             return ui.redirect(target, notice="invitation_accepted")
-        return ui.redirect(login_path(target), notice="invitation_accepted_login")
+        # Whoever got here proved the account (its password, or set a new one): signed in.
+        return await start_session(
+            ui, services, accepted.account_id, target, notice="invitation_accepted"
+        )
 
     @get("/jury/{competition_id:uuid}")
     async def assignments(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
