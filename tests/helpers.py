@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +23,39 @@ PNG_BYTES = (
     b"\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa75\x81\x84\x00\x00"
     b"\x00\x00IEND\xaeB`\x82"
 )
+
+ODT_TYPE = "application/vnd.oasis.opendocument.text"
+
+
+def odt_bytes(*, mimetype_compression: int = zipfile.ZIP_STORED, extra: bytes = b"") -> bytes:
+    """A minimal OpenDocument text as office programs write it: `mimetype` first, stored."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            zipfile.ZipInfo("mimetype"),
+            ODT_TYPE.encode() + extra,
+            compress_type=mimetype_compression,
+        )
+        archive.writestr(
+            "content.xml", b'<?xml version="1.0" encoding="UTF-8"?><office:document-content/>'
+        )
+        archive.writestr(
+            "META-INF/manifest.xml",
+            b"<manifest:manifest"
+            b' xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            b'<manifest:file-entry manifest:full-path="/" manifest:media-type="'
+            + ODT_TYPE.encode()
+            + b'"/></manifest:manifest>',
+        )
+    return buffer.getvalue()
+
+
+def with_damaged_member(data: bytes, name: str) -> bytes:
+    """The archive with `name`'s compressed bytes overwritten by 0xFF: a deflate block of the
+    reserved type 3, which zlib refuses."""
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
+    start = info.header_offset + 30 + len(name)  # zipfile writes no extra field here
+    return data[:start] + b"\xff" * info.compress_size + data[start + info.compress_size :]
 
 
 class Session:

@@ -4,6 +4,8 @@ decides by the bytes, and the API never carries file contents."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+import zipfile
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,14 +17,17 @@ import pytest
 from competition.auth import Services
 from competition.config import Settings
 from tests.helpers import (
+    ODT_TYPE,
     PDF_BYTES,
     Session,
     account,
     company_body,
     login,
+    odt_bytes,
     open_competition,
     upload,
     wait_status,
+    with_damaged_member,
 )
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -103,6 +108,37 @@ async def test_pdf_whose_bytes_are_html_ends_rejected(
     # A rejected file cannot be submitted as part of the entry: it does not block either.
     r = await entrant.post(f"/api/v1/entries/{entry['id']}/submit")
     assert r.status_code == 200
+
+
+async def test_odt_is_verified(draft: tuple[Session, dict[str, Any]]) -> None:
+    entrant, entry = draft
+    created = await upload(
+        entrant, entry["id"], filename="bericht.odt", content_type=ODT_TYPE, data=odt_bytes()
+    )
+    decided = await wait_status(entrant, created["id"])
+    assert (decided["status"], decided["detected_type"]) == ("verified", ODT_TYPE)
+
+
+async def test_damaged_odt_is_rejected_on_the_first_attempt(
+    draft: tuple[Session, dict[str, Any]], pool: asyncpg.Pool
+) -> None:
+    # zlib refuses the mimetype entry: a verdict on the bytes, not a failure worth retrying.
+    entrant, entry = draft
+    data = with_damaged_member(odt_bytes(mimetype_compression=zipfile.ZIP_DEFLATED), "mimetype")
+    created = await upload(
+        entrant, entry["id"], filename="bericht.odt", content_type=ODT_TYPE, data=data
+    )
+    decided = await wait_status(entrant, created["id"])
+    assert (decided["status"], decided["reject_reason"]) == (
+        "rejected",
+        "Der Inhalt ist kein OpenDocument-Text (erkannt: beschädigtes ZIP-Archiv).",
+    )
+    async with pool.acquire() as conn:
+        attempts = await conn.fetchval(
+            "SELECT attempts FROM event WHERE kind = 'attachment.uploaded' AND aggregate_id = $1",
+            uuid.UUID(created["id"]),
+        )
+    assert attempts == 0
 
 
 async def test_disallowed_type_and_size_are_422(draft: tuple[Session, dict[str, Any]]) -> None:

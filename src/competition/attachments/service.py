@@ -277,22 +277,30 @@ async def on_uploaded(conn: asyncpg.Connection, services: Services, event: Event
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as local:
         digest = await storage.copy_to(key=attachment.object_key, sink=local)
         size = local.tell()
-        detected, label = sniff.sniff(local, declared=attachment.declared_type)
+        found = sniff.sniff(local, declared=attachment.declared_type)
     declared_label = sniff.ALLOWED.get(attachment.declared_type, attachment.declared_type)
+    # Every outcome here is decided by the bytes alone, so a rejection is final: it commits with
+    # the event's processed mark and the job is never retried for it.
     reason = None
     if size != attachment.size_bytes:
         reason = f"Die Datei hat {size} statt {attachment.size_bytes} Bytes."
-    elif detected != attachment.declared_type:
-        reason = f"Der Inhalt ist kein {declared_label} (erkannt: {label})."
+    elif found.problem is not None:
+        reason = found.problem
+    elif found.kind != attachment.declared_type:
+        reason = f"Der Inhalt ist kein {declared_label} (erkannt: {found.label})."
     elif attachment.declared_sha256 and attachment.declared_sha256 != digest:
         reason = "Die SHA-256-Prüfsumme stimmt nicht mit der angekündigten überein."
     if reason is None:
         await queries.mark_verified(
-            conn, attachment_id=attachment.id, sha256=digest, sniffed_type=detected or ""
+            conn, attachment_id=attachment.id, sha256=digest, sniffed_type=found.kind or ""
         )
     else:
         await queries.mark_rejected(
-            conn, attachment_id=attachment.id, reason=reason, sha256=digest, sniffed_type=detected
+            conn,
+            attachment_id=attachment.id,
+            reason=reason,
+            sha256=digest,
+            sniffed_type=found.kind,
         )
 
 
