@@ -32,8 +32,9 @@ def _api(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        # The client address is taken from X-Forwarded-For by the app, and only for the proxies
+        # in COMPETITION_TRUSTED_PROXIES (competition/ratelimit.py).
+        proxy_headers=False,
         http="competition.server:HeaderTimeoutH11Protocol",
     )
     return 0

@@ -41,11 +41,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     environment: str = "development"
     db_pool_min: int = 2
     db_pool_max: int = 10
-    # Rate limits: attempts per window, per client address and per e-mail address.
-    login_rate_limit: int = 10
-    register_rate_limit: int = 10
-    reset_rate_limit: int = 5
+    # Throttles (competition/ratelimit.py), per window. Logins count failures only: after
+    # `login_free_failures` for one account from one client (or `login_account_free_failures`
+    # from anywhere) each attempt waits a delay doubling up to `login_max_delay_seconds`; one
+    # client stops after `login_client_failure_limit` failures across accounts.
+    login_free_failures: int = 5
+    login_account_free_failures: int = 20
+    login_max_delay_seconds: int = 60
+    login_client_failure_limit: int = 100
+    # Registrations and reset mails: per client (an information evening behind one address
+    # stays far below) and per e-mail address (no one's mailbox is flooded).
+    register_rate_limit: int = 60
+    register_address_limit: int = 3
+    reset_rate_limit: int = 60
+    reset_address_limit: int = 3
     rate_limit_window_seconds: int = 900
+    # Reverse proxies whose X-Forwarded-For is believed: addresses or networks, comma-separated.
+    # Empty: none; the connecting address is the client.
+    trusted_proxies: str = ""
     session_ttl_seconds: int = 14 * 24 * 3600
     max_body_bytes: int = 1_000_000
     # A client has this long to send its request head, and then its body, before the connection

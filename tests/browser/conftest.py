@@ -50,11 +50,8 @@ def web_port() -> int:
 
 @pytest.fixture(scope="session")
 def settings(settings: Settings, web_port: int) -> Settings:
-    """The suite's settings with links in mails pointing at the served app. Every browser test
-    logs in from 127.0.0.1, so the per-client login limit is raised."""
-    return msgspec.structs.replace(
-        settings, public_url=f"http://127.0.0.1:{web_port}", login_rate_limit=100
-    )
+    """The suite's settings with links in mails pointing at the served app."""
+    return msgspec.structs.replace(settings, public_url=f"http://127.0.0.1:{web_port}")
 
 
 @pytest.fixture(scope="session")

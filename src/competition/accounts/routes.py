@@ -15,10 +15,6 @@ from competition.auth import Conn, PrincipalDep, ServicesDep, User
 from competition.errors import FieldError, Invalid, NotFound, Unauthorized
 
 
-def _client(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _cookies(services: ServicesDep, session_id: str, csrf: str) -> list[Cookie]:
     settings = services.settings
     common: dict[str, Any] = {
@@ -46,13 +42,11 @@ class AuthController(Controller):
         conn: Conn,
     ) -> schemas.Registered:
         """Register an account; a verification mail follows."""
-        s = services.settings
-        await ratelimit.hit(
+        await service.limit_registration(
             services.redis,
-            action="register",
-            identifier=_client(request),
-            limit=s.register_rate_limit,
-            window=s.rate_limit_window_seconds,
+            services.settings,
+            email=data.email,
+            client=ratelimit.request_client(request, services.settings),
         )
         if not data.accept_privacy:
             raise Invalid(
@@ -81,23 +75,18 @@ class AuthController(Controller):
         conn: Conn,
     ) -> Response[schemas.LoggedIn]:
         """Log in; sets the session cookie and returns the CSRF token for later writes."""
-        s = services.settings
-        for action, identifier in (
-            ("login-address", service.normalise_email(data.email)),
-            ("login-client", _client(request)),
-        ):
-            await ratelimit.hit(
-                services.redis,
-                action=action,
-                identifier=identifier,
-                limit=s.login_rate_limit,
-                window=s.rate_limit_window_seconds,
-            )
-        account = await service.authenticate(conn, email=data.email, password=data.password)
+        account = await service.log_in(
+            conn,
+            services.redis,
+            services.settings,
+            email=data.email,
+            password=data.password,
+            client=ratelimit.request_client(request, services.settings),
+        )
         session_id, session = await service.open_session(
             conn,
             services.redis,
-            s,
+            services.settings,
             account_id=account.id,
             replacing=request.cookies.get(sessions.SESSION_COOKIE),
         )
@@ -129,18 +118,12 @@ class AuthController(Controller):
         conn: Conn,
     ) -> schemas.Accepted:
         """Request a password-reset mail; the answer is the same whether the address exists."""
-        s = services.settings
-        for action, identifier in (
-            ("reset-address", service.normalise_email(data.email)),
-            ("reset-client", _client(request)),
-        ):
-            await ratelimit.hit(
-                services.redis,
-                action=action,
-                identifier=identifier,
-                limit=s.reset_rate_limit,
-                window=s.rate_limit_window_seconds,
-            )
+        await service.limit_reset_request(
+            services.redis,
+            services.settings,
+            email=data.email,
+            client=ratelimit.request_client(request, services.settings),
+        )
         await service.request_password_reset(conn, email=data.email)
         return schemas.Accepted(
             detail="Wenn die Adresse registriert ist, erhalten Sie in Kürze eine E-Mail."
@@ -165,6 +148,7 @@ class MeController(Controller):
     @post("/password", status_code=200)
     async def change_password(
         self,
+        request: Request[Any, Any, Any],
         data: schemas.PasswordChange,
         user: User,
         services: ServicesDep,
@@ -175,9 +159,11 @@ class MeController(Controller):
         account = await service.change_password(
             conn,
             services.redis,
+            services.settings,
             account_id=user.account_id,
             current_password=data.current_password,
             new_password=data.new_password,
+            client=ratelimit.request_client(request, services.settings),
         )
         if user.via != "session":
             return Response(schemas.PasswordChanged(csrf_token=None))

@@ -20,6 +20,7 @@ import asyncpg
 import msgspec
 from redis.asyncio import Redis
 
+from competition import ratelimit
 from competition.accounts import queries, security, sessions
 from competition.accounts.queries import AccountRow
 from competition.auth import Services
@@ -88,6 +89,60 @@ async def verify_email(conn: asyncpg.Connection, settings: Settings, *, token: s
     return account
 
 
+async def limit_registration(redis: Redis, settings: Settings, *, email: str, client: str) -> None:
+    """Registrations per client and per address (each one mails the address)."""
+    for action, identifier, limit in (
+        ("register-client", client, settings.register_rate_limit),
+        ("register-address", normalise_email(email), settings.register_address_limit),
+    ):
+        await ratelimit.hit(
+            redis,
+            action=action,
+            identifier=identifier,
+            limit=limit,
+            window=settings.rate_limit_window_seconds,
+        )
+
+
+async def limit_reset_request(redis: Redis, settings: Settings, *, email: str, client: str) -> None:
+    """Reset mails per client and per address."""
+    for action, identifier, limit in (
+        ("reset-client", client, settings.reset_rate_limit),
+        ("reset-address", normalise_email(email), settings.reset_address_limit),
+    ):
+        await ratelimit.hit(
+            redis,
+            action=action,
+            identifier=identifier,
+            limit=limit,
+            window=settings.rate_limit_window_seconds,
+        )
+
+
+async def log_in(
+    conn: asyncpg.Connection,
+    redis: Redis,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    client: str,
+) -> AccountRow:
+    """`authenticate`, throttled by failures (ratelimit.LoginThrottle): a right password is
+    never counted, so a jury room of jurors signing in from one address is never stopped."""
+    throttle = ratelimit.LoginThrottle(redis, settings, email=normalise_email(email), client=client)
+    await throttle.check()
+    try:
+        account = await authenticate(conn, email=email, password=password)
+    except Unauthorized:
+        await throttle.failed()
+        raise
+    except Forbidden:
+        raise  # the password was right; the address is not yet confirmed
+    await throttle.succeeded()
+    return account
+
+
 async def authenticate(conn: asyncpg.Connection, *, email: str, password: str) -> AccountRow:
     account = await queries.get_account_by_email(conn, email=normalise_email(email))
     ok = await security.verify_password(account.password_hash if account else None, password)
@@ -152,16 +207,22 @@ async def replace_password(
 async def change_password(
     conn: asyncpg.Connection,
     redis: Redis,
+    settings: Settings,
     *,
     account_id: uuid.UUID,
     current_password: str,
     new_password: str,
+    client: str,
 ) -> AccountRow:
-    """The signed-in person changes their password; returns the account as it is now."""
+    """The signed-in person changes their password; returns the account as it is now. The
+    current password is throttled like a login: a stolen session is no guessing machine."""
     account = await queries.get_account(conn, account_id=account_id)
-    if account is None or not await security.verify_password(
-        account.password_hash, current_password
-    ):
+    if account is None:
+        raise Unauthorized("Bitte melden Sie sich an.")
+    throttle = ratelimit.LoginThrottle(redis, settings, email=account.email, client=client)
+    await throttle.check()
+    if not await security.verify_password(account.password_hash, current_password):
+        await throttle.failed()
         raise Invalid(
             "Das bisherige Passwort stimmt nicht.",
             code="invalid_credentials",

@@ -22,18 +22,8 @@ from competition.web import forms
 from competition.web.rendering import UI, UIDep, safe_next
 
 
-async def limit(services: ServicesDep, action: str, identifier: str, limit: int) -> None:
-    await ratelimit.hit(
-        services.redis,
-        action=action,
-        identifier=identifier,
-        limit=limit,
-        window=services.settings.rate_limit_window_seconds,
-    )
-
-
-def client_of(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+def client_of(request: Request[Any, Any, Any], services: ServicesDep) -> str:
+    return ratelimit.request_client(request, services.settings)
 
 
 async def start_session(
@@ -80,8 +70,11 @@ class AccountPages(Controller):
                 "accounts/register.html", status_code=422, values=values, errors=errors
             )
         try:
-            await limit(
-                services, "register", client_of(ui.request), services.settings.register_rate_limit
+            await service.limit_registration(
+                services.redis,
+                services.settings,
+                email=body.email,
+                client=client_of(ui.request, services),
             )
             await service.register(
                 ui.conn,
@@ -128,12 +121,14 @@ class AccountPages(Controller):
         target = safe_next(values.get("next")) or "/mein-bereich"
         email, password = values.get("email", ""), values.get("password", "")
         try:
-            for action, identifier in (
-                ("login-address", service.normalise_email(email)),
-                ("login-client", client_of(ui.request)),
-            ):
-                await limit(services, action, identifier, services.settings.login_rate_limit)
-            account = await service.authenticate(ui.conn, email=email, password=password)
+            account = await service.log_in(
+                ui.conn,
+                services.redis,
+                services.settings,
+                email=email,
+                password=password,
+                client=client_of(ui.request, services),
+            )
         except AppError as exc:
             return await ui.render(
                 "accounts/login.html",
@@ -165,11 +160,12 @@ class AccountPages(Controller):
         """Send a reset mail; the answer is the same whether the address exists."""
         email = forms.values(await ui.request.form()).get("email", "")
         try:
-            for action, identifier in (
-                ("reset-address", service.normalise_email(email)),
-                ("reset-client", client_of(ui.request)),
-            ):
-                await limit(services, action, identifier, services.settings.reset_rate_limit)
+            await service.limit_reset_request(
+                services.redis,
+                services.settings,
+                email=email,
+                client=client_of(ui.request, services),
+            )
             await service.request_password_reset(ui.conn, email=email)
         except AppError as exc:
             return await ui.render(

@@ -36,7 +36,9 @@ ERROR_TEXTS: dict[str, str] = {
         "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse über den Link in unserer E-Mail."
     ),
     "invalid_token": N_("Der Link ist ungültig oder abgelaufen."),
-    "rate_limited": N_("Zu viele Versuche. Bitte warten Sie einige Minuten."),
+    "rate_limited": N_(
+        "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es erneut."
+    ),
     "csrf_failed": N_(
         "Ihre Sitzung ist abgelaufen oder das Formular ist veraltet. Bitte laden Sie die Seite neu."
     ),
