@@ -43,7 +43,7 @@ import msgspec
 from competition.accounts.admin import ensure_account
 from competition.accounts.queries import get_account, insert_token
 from competition.accounts.security import new_api_token
-from competition.auth import Principal, principal_of
+from competition.auth import SESSION_SCOPES, Principal, principal_of
 from competition.competitions import schemas as competition_schemas
 from competition.competitions import service as competitions
 from competition.config import Settings, load_settings, to_environ
@@ -576,7 +576,7 @@ async def organiser(conn: asyncpg.Connection) -> Principal:
     account = await get_account(conn, account_id=account_id)
     if account is None:
         raise RuntimeError("the bench organiser vanished")
-    return principal_of(account, via="session", scopes=frozenset({"read", "write"}))
+    return principal_of(account, via="session", scopes=SESSION_SCOPES)
 
 
 async def open_competition(

@@ -38,7 +38,11 @@ async def client(client: httpx.AsyncClient, pool: asyncpg.Pool) -> httpx.AsyncCl
         )
         token, token_hash = security.new_api_token()
         await queries.insert_token(
-            conn, account_id=account_id, name="t", token_hash=token_hash, scopes=["read", "write"]
+            conn,
+            account_id=account_id,
+            name="t",
+            token_hash=token_hash,
+            scopes=["read", "write", "organise"],
         )
     client.headers["Authorization"] = f"Bearer {token}"
     return client

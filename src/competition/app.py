@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import redis.asyncio as redis_asyncio
@@ -61,11 +62,12 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
-# The OpenAPI UI loads its script from a CDN; everything else is served by us.
+# The OpenAPI UI loads its script from a CDN; everything else is served by us. Pages talk to
+# the app and, for uploads, to the object store's public endpoint, and to nothing else.
 CSP = (
-    b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    b"script-src 'self'; connect-src 'self' http: https:; frame-ancestors 'none'; "
-    b"base-uri 'self'; form-action 'self'"
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self' {store}; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'"
 )
 CSP_SCHEMA = (
     b"default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline' https:; "
@@ -117,8 +119,15 @@ class DeferredCompression(CompressionMiddleware):
         return wrapper
 
 
-def security_headers(*, hsts: bool) -> Any:
+def store_origin(settings: Settings) -> str:
+    """Where browsers PUT uploads (presigned URLs are signed for this host)."""
+    parts = urlsplit(settings.s3_public_endpoint or settings.s3_endpoint)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def security_headers(*, hsts: bool, store: str) -> Any:
     """A before_send hook: it sees every response, including the router's own 404 and 405."""
+    csp = CSP.format(store=store).encode()
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
@@ -127,7 +136,7 @@ def security_headers(*, hsts: bool) -> Any:
         headers = list(message.get("headers", []))
         headers.extend(SECURITY_HEADERS)
         headers.append(
-            (b"content-security-policy", CSP_SCHEMA if path.startswith("/schema") else CSP)
+            (b"content-security-policy", CSP_SCHEMA if path.startswith("/schema") else csp)
         )
         if hsts:
             headers.append((b"strict-transport-security", b"max-age=31536000"))
@@ -306,7 +315,8 @@ def create_app(settings: Settings) -> Litestar:
             # with it a database connection) is resolved.
             buffered_body(max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds),
         ],
-        before_send=[security_headers(hsts=settings.cookie_secure)],
+        before_send=[security_headers(hsts=settings.cookie_secure, store=store_origin(settings))],
+        before_request=auth.refuse_cross_site,
         logging_config=None,
         request_max_body_size=settings.max_body_bytes,
         compression_config=CompressionConfig(

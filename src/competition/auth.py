@@ -4,7 +4,15 @@ Cookie-authenticated writes must carry the CSRF token of their session in the `X
 header (the token is returned at login and readable in the `ind_csrf` cookie); HTML forms, which
 cannot send headers, carry it in the hidden field `csrf_token`. Bearer requests need none: a
 browser never attaches them by itself. API tokens are scoped: `read` for safe methods,
-`write` for everything else.
+`write` for everything else, and `organise` besides for an organiser's writes, so a token made
+to read results cannot deploy an assignment or publish (a session has every scope of its
+account). A token never mints a token with a scope it lacks itself.
+
+Login CSRF: a state-changing request from a browser (no Authorization header) whose Origin, or
+else Referer, names another site is refused before anything else happens, so a foreign page
+cannot sign a visitor in to an attacker's account (OWASP CSRF cheat sheet, "verifying origin
+with standard headers"). Modern browsers send Origin with every cross-site POST; a request with
+neither header comes from no browser and is left to the CSRF token and cookies' SameSite.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import uuid
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import asyncpg
 import msgspec
@@ -27,6 +36,8 @@ from competition.config import Settings
 from competition.errors import Forbidden, ServiceUnavailable, Unauthorized
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ORGANISE = "organise"
+SESSION_SCOPES = frozenset({"read", "write", ORGANISE})
 CSRF_FIELD = "csrf_token"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -49,6 +60,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     email_verified: bool
     via: str  # "session" or "token"
     scopes: frozenset[str]
+    # False for a token without `organise` on a write: it acts as no organiser at all.
+    organiser_powers: bool = True
     # When the account's password was last set: tokens are minted only while it is unchanged.
     password_changed_at: datetime
     session_id: str | None = None
@@ -114,12 +127,18 @@ async def provide_principal(
         if found is None:
             raise Unauthorized("Das API-Token ist ungültig oder widerrufen.", code="invalid_token")
         account, scopes = found
-        needed = "read" if request.method in SAFE_METHODS else "write"
+        safe = request.method in SAFE_METHODS
+        needed = "read" if safe else "write"
         if needed not in scopes:
             raise Forbidden(
                 f"Dem API-Token fehlt der Geltungsbereich „{needed}“.", code="insufficient_scope"
             )
-        return principal_of(account, via="token", scopes=frozenset(scopes))
+        return principal_of(
+            account,
+            via="token",
+            scopes=frozenset(scopes),
+            organiser_powers=safe or ORGANISE in scopes,
+        )
 
     session_id = request.cookies.get(sessions.SESSION_COOKIE)
     if not session_id:
@@ -142,7 +161,7 @@ async def provide_principal(
     ):
         return None
     return principal_of(
-        session_account, via="session", scopes=frozenset({"read", "write"}), session_id=session_id
+        session_account, via="session", scopes=SESSION_SCOPES, session_id=session_id
     )
 
 
@@ -155,4 +174,46 @@ async def provide_user(principal: PrincipalDep) -> Principal:
 async def provide_organiser(user: User) -> Principal:
     if not user.is_organiser:
         raise Forbidden("Nur für Organisatoren.")
+    if not user.organiser_powers:
+        raise missing_organise_scope()
     return user
+
+
+def missing_organise_scope() -> Forbidden:
+    return Forbidden(
+        f"Dem API-Token fehlt der Geltungsbereich „{ORGANISE}“.", code="insufficient_scope"
+    )
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def cross_site(request: Request[Any, Any, Any], settings: Settings) -> bool:
+    """A browser's write sent from another site: its Origin (or, without one, its Referer) is
+    neither our public address nor the address the request was sent to."""
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if not sent:
+        return False
+    origin = _origin(sent)
+    if origin is None:
+        return True  # "null" (sandboxed frames, privacy redirects) or garbage
+    ours = {_origin(settings.public_url)}
+    host = request.headers.get("host")
+    if host:
+        ours.add(f"{request.url.scheme}://{host}".lower())
+    return origin not in ours
+
+
+async def refuse_cross_site(request: Request[Any, Any, Any]) -> None:
+    """Litestar before-request hook: browsers' writes from other sites never reach a route."""
+    if request.method in SAFE_METHODS or request.headers.get("authorization"):
+        return
+    if cross_site(request, request.app.state.services.settings):
+        raise Forbidden(
+            "Diese Anfrage kam von einer fremden Seite und wurde abgelehnt.",
+            code="cross_site_request",
+        )

@@ -16,7 +16,7 @@ from competition.accounts.admin import ensure_account
 from competition.accounts.queries import get_account
 from competition.attachments import schemas as attachment_schemas
 from competition.attachments import service as attachments
-from competition.auth import Principal, principal_of
+from competition.auth import SESSION_SCOPES, Principal, principal_of
 from competition.companies import schemas as company_schemas
 from competition.companies import service as companies
 from competition.competitions import queries as competition_queries
@@ -138,7 +138,7 @@ def _pdf(title: str) -> bytes:
 async def _principal(conn: asyncpg.Connection, account_id: uuid.UUID) -> Principal:
     account = await get_account(conn, account_id=account_id)
     assert account is not None
-    return principal_of(account, via="session", scopes=frozenset({"read", "write"}))
+    return principal_of(account, via="session", scopes=SESSION_SCOPES)
 
 
 def _competition() -> competition_schemas.CompetitionCreate:

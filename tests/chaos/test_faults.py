@@ -42,7 +42,7 @@ async def organiser_token(dsn: str) -> str:
                 account_id=account_id,
                 name="chaos",
                 token_hash=token_hash,
-                scopes=["read", "write"],
+                scopes=["read", "write", "organise"],
             )
     finally:
         await conn.close()

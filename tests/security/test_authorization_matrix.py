@@ -321,7 +321,7 @@ async def build_world(
                 account_id=found.id,
                 name="matrix",
                 token_hash=token_hash,
-                scopes=["read", "write"],
+                scopes=["read", "write", "organise"] if "organiser" in role else ["read", "write"],
             )
             assert row is not None
             tokens[role] = token

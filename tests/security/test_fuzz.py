@@ -73,7 +73,7 @@ def organiser_token(settings: Settings) -> str:
                     account_id=account_id,
                     name="fuzz",
                     token_hash=token_hash,
-                    scopes=["read", "write"],
+                    scopes=["read", "write", "organise"],
                 )
         finally:
             await pool.close()

@@ -11,8 +11,8 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from competition import ratelimit
 from competition.accounts import queries, schemas, security, service, sessions
-from competition.auth import Conn, PrincipalDep, ServicesDep, User
-from competition.errors import FieldError, Invalid, NotFound, Unauthorized
+from competition.auth import ORGANISE, Conn, PrincipalDep, ServicesDep, User
+from competition.errors import FieldError, Forbidden, Invalid, NotFound, Unauthorized
 
 
 def _cookies(services: ServicesDep, session_id: str, csrf: str) -> list[Cookie]:
@@ -209,14 +209,27 @@ class MeController(Controller):
     async def create_token(
         self, data: schemas.TokenCreate, user: User, conn: Conn
     ) -> schemas.TokenCreated:
-        """Create an API token; it is shown once and stored only as a hash."""
+        """Create an API token; it is shown once and stored only as a hash. A token creates
+        tokens with at most its own scopes; `organise` is for organisers only."""
+        scopes = set(data.scopes)
+        if not scopes <= user.scopes:
+            raise Forbidden(
+                "Ein Token kann keine Geltungsbereiche vergeben, die es selbst nicht hat: "
+                + ", ".join(sorted(scopes - user.scopes)),
+                code="insufficient_scope",
+            )
+        if ORGANISE in scopes and not user.is_organiser:
+            raise Invalid(
+                "Nur Organisatorinnen und Organisatoren erhalten den Geltungsbereich „organise“.",
+                fields=[FieldError("scopes", "„organise“ ist Organisatoren vorbehalten.")],
+            )
         token, token_hash = security.new_api_token()
         row = await queries.insert_token(
             conn,
             account_id=user.account_id,
             name=data.name,
             token_hash=token_hash,
-            scopes=sorted(set(data.scopes)),
+            scopes=sorted(scopes),
             password_changed_at=user.password_changed_at,
         )
         if row is None:

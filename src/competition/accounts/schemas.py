@@ -22,7 +22,7 @@ Email = Annotated[
 Password = Annotated[str, msgspec.Meta(min_length=10, max_length=256)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Locale = Literal["de", "en"]
-Scope = Literal["read", "write"]
+Scope = Literal["read", "write", "organise"]
 
 
 class RegisterBody(Request):
@@ -111,9 +111,18 @@ class MeUpdate(Request):
 
 class TokenCreate(Request):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=2)] = msgspec.field(
-        default_factory=lambda: ["read", "write"]
-    )
+    scopes: Annotated[
+        list[Scope],
+        msgspec.Meta(
+            min_length=1,
+            max_length=3,
+            description=(
+                "read: lesen; write: schreiben; organise: dazu Schreibrechte einer Organisatorin "
+                "(Phasen, Zuteilung, Ergebnisse, Veröffentlichung) – nur für Organisatoren. "
+                "Ein Token kann nur Tokens mit seinen eigenen Geltungsbereichen erzeugen."
+            ),
+        ),
+    ] = msgspec.field(default_factory=lambda: ["read", "write"])
 
 
 class TokenCreated(Response):

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from competition.audit import service as audit
-from competition.auth import Principal
+from competition.auth import Principal, missing_organise_scope
 from competition.competitions import phases, queries, schemas
 from competition.competitions.queries import CompetitionRow
 from competition.errors import (
@@ -57,8 +57,17 @@ def _parse_id(id_or_slug: str) -> uuid.UUID | None:
 async def visible(
     conn: asyncpg.Connection, principal: Principal | None, id_or_slug: str | uuid.UUID
 ) -> tuple[CompetitionRow, bool]:
-    """The competition if the caller may see it, with whether the caller organises it.
-    Drafts exist only for their organisers: everyone else gets 404, not 403."""
+    """The competition if the caller may see it, with whether the caller acts as its organiser
+    (a token without the `organise` scope does not, on writes)."""
+    row, member = await _with_organiser(conn, principal, id_or_slug)
+    return row, member and principal is not None and principal.organiser_powers
+
+
+async def _with_organiser(
+    conn: asyncpg.Connection, principal: Principal | None, id_or_slug: str | uuid.UUID
+) -> tuple[CompetitionRow, bool]:
+    """The competition and whether the caller's account organises it. Drafts exist only for
+    their organisers: everyone else gets 404, not 403."""
     competition_id = id_or_slug if isinstance(id_or_slug, uuid.UUID) else _parse_id(id_or_slug)
     if competition_id is not None:
         row = await queries.get_competition(conn, competition_id=competition_id)
@@ -77,9 +86,11 @@ async def visible(
 async def require_organiser(
     conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
 ) -> CompetitionRow:
-    row, organiser = await visible(conn, principal, competition_id)
+    row, organiser = await _with_organiser(conn, principal, competition_id)
     if not organiser:
         raise Forbidden("Nur die Organisation dieses Wettbewerbs darf das.")
+    if not principal.organiser_powers:
+        raise missing_organise_scope()
     return row
 
 
@@ -128,6 +139,8 @@ async def create(
 ) -> uuid.UUID:
     if not principal.is_organiser:
         raise Forbidden("Nur Organisatorinnen und Organisatoren legen Wettbewerbe an.")
+    if not principal.organiser_powers:
+        raise missing_organise_scope()
     opens, closes = berlin(data.submission_opens_at), berlin(data.submission_closes_at)
     max_file = data.max_file_bytes or 50 * 1024**2
     max_entry = data.max_entry_bytes or 200 * 1024**2

@@ -50,7 +50,7 @@ async def access(
             conn, company_id=entry.company_id, account_id=principal.account_id
         ):
             return entry, "member"
-        if await competition_queries.is_organiser(
+        if principal.organiser_powers and await competition_queries.is_organiser(
             conn, competition_id=entry.competition_id, account_id=principal.account_id
         ):
             return entry, "organiser"

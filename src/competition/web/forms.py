@@ -39,6 +39,7 @@ ERROR_TEXTS: dict[str, str] = {
     "rate_limited": N_(
         "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es erneut."
     ),
+    "cross_site_request": N_("Diese Anfrage kam von einer fremden Seite und wurde abgelehnt."),
     "csrf_failed": N_(
         "Ihre Sitzung ist abgelaufen oder das Formular ist veraltet. Bitte laden Sie die Seite neu."
     ),
