@@ -23,7 +23,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from competition import auth, errors, web
+from competition import auth, errors, guard, web
 from competition.accounts.routes import AuthController, MeController
 from competition.attachments.routes import AttachmentController, create_attachment
 from competition.companies.routes import CompanyController, my_companies
@@ -300,6 +300,7 @@ def create_app(settings: Settings) -> Litestar:
         },
         middleware=[prometheus.middleware, access_log],
         before_send=[security_headers(hsts=settings.cookie_secure)],
+        before_request=guard.check_request,
         logging_config=None,
         request_max_body_size=settings.max_body_bytes,
         compression_config=CompressionConfig(

@@ -1,0 +1,190 @@
+"""Input that used to end in a 500: NUL and other control characters that reached PostgreSQL,
+JSON deep enough to exhaust the decoder's recursion. Each is now a 4xx that changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+
+from tests.helpers import (
+    PASSWORD,
+    account,
+    company_body,
+    login,
+    open_competition,
+)
+
+CONTROL = {
+    "error": "control_characters",
+    "detail": "Die Anfrage enthält unzulässige Steuerzeichen.",
+}
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def control(*fields: str) -> dict[str, Any]:
+    """The API's answer to control characters outside a JSON body, naming where they were."""
+    found = [{"field": f, "message": "Enthält unzulässige Steuerzeichen."} for f in fields]
+    return {**CONTROL, "fields": found}
+
+
+def invalid(*fields: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "error": "validation_error",
+        "detail": "Die Eingaben sind ungültig.",
+        "fields": [{"field": f, "message": m} for f, m in fields],
+    }
+
+
+async def web_login(client: httpx.AsyncClient, email: str) -> None:
+    r = await client.post("/login", data={"email": email, "password": PASSWORD})
+    assert r.status_code == 303, r.text
+
+
+async def count(pool: asyncpg.Pool, table: str) -> int:
+    async with pool.acquire() as conn:
+        found: int = await conn.fetchval(f"SELECT count(*) FROM {table}")
+        return found
+
+
+async def test_nul_in_the_account_forms_is_422_and_stores_nothing(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """Login, registration and password reset: reachable without an account."""
+    nul = "Enthält unzulässige Steuerzeichen."
+    password = "passwort-1234"
+    for path, body, field in (
+        ("/api/v1/auth/login", {"email": "a\x00b@firma.example", "password": "x"}, "email"),
+        ("/api/v1/auth/password-reset", {"email": "a\x00b@firma.example"}, "email"),
+        (
+            "/api/v1/auth/register",
+            {"email": "neu@firma.example", "password": password, "name": "Erika\x00"},
+            "name",
+        ),
+        (
+            "/api/v1/auth/register",
+            {"email": "neu@firma.example", "password": password, "name": "Erika\nMuster"},
+            "name",
+        ),
+    ):
+        r = await client.post(path, json=body)
+        assert (path, r.status_code, r.json()) == (path, 422, invalid((field, nul)))
+    for path, form in (
+        ("/login", {"email": "a\x00b@firma.example", "password": "x"}),
+        ("/password-reset", {"email": "a\x00b@firma.example"}),
+        ("/register", {"email": "neu@firma.example", "name": "Erika\x00", "accept_privacy": "1"}),
+    ):
+        r = await client.post(path, data=form)
+        assert (path, r.status_code, r.headers["content-type"]) == (
+            path,
+            422,
+            "text/html; charset=utf-8",
+        )
+        assert "Die Anfrage enthält unzulässige Steuerzeichen." in r.text
+    r = await client.post("/login?lang=en", data={"email": "a\x00b", "password": "x"})
+    assert r.status_code == 422
+    assert "The request contains control characters that are not allowed." in r.text
+    assert (await count(pool, "account"), await count(pool, "event")) == (0, 0)
+
+
+async def test_control_characters_in_path_query_cookie_and_header_are_422(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
+    organiser = await login(client, "orga@wettbewerb.test")
+    competition = await open_competition(organiser)
+    entries = f"/api/v1/competitions/{competition['id']}/entries"
+    for path in ("/api/v1/competitions/a%00b", "/api/v1/public/competitions/a%00b/winners"):
+        r = await client.get(path)
+        assert (path, r.status_code, r.json()) == (path, 422, control("path"))
+    r = await client.get(entries, params={"category": "a\x00b", "status": "draft"})
+    assert (r.status_code, r.json()) == (422, control("query.category"))
+    r = await client.get(entries, params={"category\x1b": "x"})
+    assert (r.status_code, r.json()) == (422, control("query.category\\x1b"))
+    r = await client.get(entries, headers={"cookie": "ind_lang=de%0a; fremd=%00"})
+    assert (r.status_code, r.json()) == (422, control("cookie.ind_lang"))
+    r = await organiser.patch(
+        f"/api/v1/competitions/{competition['id']}",
+        json={"auto_open": True},
+        headers={"If-Match": "1\x00"},
+    )
+    assert (r.status_code, r.json()) == (422, control("header.if-match"))
+    page = await client.get("/wettbewerbe/a%00b")
+    assert (page.status_code, page.headers["content-type"]) == (422, "text/html; charset=utf-8")
+    assert "Die Anfrage enthält unzulässige Steuerzeichen." in page.text
+    r = await client.get(f"/wettbewerbe/{competition['slug']}?lang=%00")
+    assert r.status_code == 422
+
+
+async def test_text_areas_keep_line_breaks_and_tabs_and_one_line_fields_refuse_them(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
+    organiser = await login(client, "orga@wettbewerb.test")
+    competition = await open_competition(organiser)
+    await account(pool, "erika@zulieferer.example", "Erika")
+    async with httpx.AsyncClient(transport=client._transport, base_url="http://x") as browser:
+        await web_login(browser, "erika@zulieferer.example")
+        csrf = browser.cookies["ind_csrf"]
+        company = {k: str(v) for k, v in company_body().items()}
+        r = await browser.post("/unternehmen/neu", data={**company, "csrf_token": csrf})
+        company_id = r.headers["location"].rsplit("/", 1)[-1]
+        form = {
+            "company_id": company_id,
+            "category": "energie",
+            "title": "Abwärme",
+            "summary": "Erste Zeile\r\n\tzweite Zeile",
+            "description": "Absatz\r\n\r\nAbsatz\tmit Tab",
+            "csrf_token": csrf,
+        }
+        r = await browser.post(f"/wettbewerbe/{competition['slug']}/teilnehmen", data=form)
+        assert r.status_code == 303
+        entry = (await browser.get(f"/api/v1{r.headers['location']}")).json()
+        assert (entry["summary"], entry["description"]) == (
+            "Erste Zeile\r\n\tzweite Zeile",
+            "Absatz\r\n\r\nAbsatz\tmit Tab",
+        )
+        r = await browser.post(
+            f"/entries/{entry['id']}",
+            data={**form, "title": "Zwei\nZeilen", "version": str(entry["version"])},
+        )
+        assert r.status_code == 422
+        assert 'aria-invalid="true"' in r.text
+        assert "Enthält unzulässige Steuerzeichen." in r.text
+        assert "Zwei\nZeilen" in r.text  # the person's text stays in the form
+        r = await browser.post(f"/entries/{entry['id']}", data={**form, "summary": "a\x0cb"})
+        assert (r.status_code, "Die Anfrage enthält unzulässige Steuerzeichen." in r.text) == (
+            422,
+            True,
+        )
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT title FROM entry") == "Abwärme"
+
+
+async def test_deeply_nested_json_is_refused_before_it_is_decoded(
+    client: httpx.AsyncClient,
+) -> None:
+    """Litestar decodes a body into Python objects before the Struct: ten thousand `[` used to
+    exhaust the decoder's recursion (RecursionError, 500)."""
+    login_path = "/api/v1/auth/login"
+    too_deep = {
+        "error": "validation_error",
+        "detail": "Der Request-Body ist zu tief verschachtelt.",
+        "fields": [{"field": "body", "message": "Höchstens 32 Ebenen."}],
+    }
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"email":' * 10_000 + b"1" + b"}" * 10_000):
+        r = await client.post(login_path, content=body, headers={"content-type": "text/plain"})
+        assert (r.status_code, r.json()) == (422, too_deep)
+    # 32 levels are decoded (and refused by the Struct, naming the field); 33 are not.
+    for depth, expected in (
+        (32, invalid(("email", "Expected `str`, got `array`"))),
+        (33, too_deep),
+    ):
+        body = b'{"email": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
+        r = await client.post(login_path, content=body)
+        assert (depth, r.status_code, r.json()) == (depth, 422, expected)
+    # Brackets inside strings are text, not structure.
+    r = await client.post(login_path, json={"email": "[" * 200, "password": "{" * 200})
+    assert (r.status_code, r.json()["error"]) == (401, "invalid_credentials")
