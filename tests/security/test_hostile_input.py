@@ -1,5 +1,6 @@
 """Input that used to end in a 500: NUL and other control characters that reached PostgreSQL,
-JSON deep enough to exhaust the decoder's recursion. Each is now a 4xx that changes nothing.
+JSON deep enough to exhaust the decoder's recursion, page numbers beyond any integer column.
+Each is now a 4xx that changes nothing.
 """
 
 from __future__ import annotations
@@ -188,3 +189,37 @@ async def test_deeply_nested_json_is_refused_before_it_is_decoded(
     # Brackets inside strings are text, not structure.
     r = await client.post(login_path, json={"email": "[" * 200, "password": "{" * 200})
     assert (r.status_code, r.json()["error"]) == (401, "invalid_credentials")
+
+
+async def test_page_numbers_and_offsets_beyond_range_are_422(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
+    organiser = await login(client, "orga@wettbewerb.test")
+    competition = await open_competition(organiser)
+    entries = f"/api/v1/competitions/{competition['id']}/entries"
+    for query, message in (
+        ("offset=99999999999999999999", "Expected `int` <= 1000000"),
+        ("offset=9223372036854775808", "Expected `int` <= 1000000"),
+        ("offset=-1", "Expected `int` >= 0"),
+        ("limit=501", "Expected `int` <= 500"),
+    ):
+        r = await client.get(f"{entries}?{query}")
+        field = query.split("=")[0]
+        assert (query, r.status_code, r.json()) == (query, 422, invalid((field, message)))
+    assert (await client.get(f"{entries}?offset=1000000")).json() == []
+    for path in (f"/organisation/{competition['id']}/protokoll", "/organisation/postausgang"):
+        for page, text in (
+            ("99999999999999999999", "Höchstens 100.000."),
+            ("0", "Mindestens 1."),
+            ("zwei", "Bitte eine ganze Zahl eingeben."),
+        ):
+            r = await client.get(f"{path}?seite={page}")
+            assert (path, page, r.status_code, r.headers["content-type"]) == (
+                path,
+                page,
+                422,
+                "text/html; charset=utf-8",
+            )
+            assert text in r.text
+        assert (await client.get(f"{path}?seite=100000")).status_code == 200

@@ -88,7 +88,7 @@ async def competition_entries(
         str | None, Parameter(pattern=r"^(draft|submitted|withdrawn|disqualified)$")
     ] = None,
     limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
 ) -> list[schemas.EntrySummary]:
     """All entries of a competition (organisers), filtered by category and status."""
     await competitions.require_organiser(conn, user, competition_id)
