@@ -1,6 +1,6 @@
 """Input that used to end in a 500: NUL and other control characters that reached PostgreSQL,
-JSON deep enough to exhaust the decoder's recursion, page numbers beyond any integer column.
-Each is now a 4xx that changes nothing.
+JSON deep enough to exhaust the decoder's recursion, page numbers beyond any integer column, an
+`assert` used as control flow. Each is now a 4xx that changes nothing.
 """
 
 from __future__ import annotations
@@ -223,3 +223,16 @@ async def test_page_numbers_and_offsets_beyond_range_are_422(
             )
             assert text in r.text
         assert (await client.get(f"{path}?seite=100000")).status_code == 200
+
+
+async def test_conflict_form_of_an_unknown_competition_is_404(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await account(pool, "erika@zulieferer.example", "Erika")
+    await web_login(client, "erika@zulieferer.example")
+    r = await client.post(
+        f"/jury/{UNKNOWN_ID}/konflikte",
+        data={"confirmed": "1", "csrf_token": client.cookies["ind_csrf"]},
+    )
+    assert (r.status_code, r.headers["content-type"]) == (404, "text/html; charset=utf-8")
+    assert "Keine Jurytätigkeit in diesem Wettbewerb." in r.text

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from competition.db import one_row
 from competition.structs import Row
 
 
@@ -132,7 +133,8 @@ async def insert_token(
     token_hash: bytes,
     scopes: list[str],
 ) -> TokenRow:
-    record = await conn.fetchrow(
+    record = await one_row(
+        conn,
         f"""INSERT INTO api_token (account_id, name, token_hash, scopes) VALUES ($1, $2, $3, $4)
             RETURNING {_TOKEN}""",
         account_id,
@@ -140,7 +142,6 @@ async def insert_token(
         token_hash,
         scopes,
     )
-    assert record is not None
     return TokenRow(**dict(record))
 
 

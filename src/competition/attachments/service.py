@@ -62,7 +62,8 @@ async def access(
         ):
             raise NotFound("Anhang nicht gefunden.") from None
         found = await entry_queries.get_entry(conn, entry_id=attachment.entry_id)
-        assert found is not None
+        if found is None:
+            raise NotFound("Anhang nicht gefunden.") from None
         entry, role = found, "juror"
     return attachment, entry, role
 
@@ -72,7 +73,8 @@ async def shown_name(conn: asyncpg.Connection, attachment: AttachmentRow, role: 
     if role != "juror":
         return attachment.filename
     entry = await entry_queries.get_entry(conn, entry_id=attachment.entry_id)
-    assert entry is not None
+    if entry is None:
+        raise NotFound("Anhang nicht gefunden.")
     competition = await competition_queries.get_competition(
         conn, competition_id=entry.competition_id
     )
@@ -177,7 +179,8 @@ async def complete(
     if role != "member":
         raise NotFound("Anhang nicht gefunden.")
     locked = await queries.get_attachment(conn, attachment_id=attachment_id, for_update=True)
-    assert locked is not None
+    if locked is None:
+        raise NotFound("Anhang nicht gefunden.")
     if locked.status != "pending":
         return locked.status  # completing twice changes nothing
     if not entries.editable(entry):

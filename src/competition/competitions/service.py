@@ -214,7 +214,8 @@ async def update(
 ) -> None:
     await require_organiser(conn, principal, competition_id)
     row = await queries.get_competition(conn, competition_id=competition_id, for_update=True)
-    assert row is not None
+    if row is None:
+        raise NotFound("Wettbewerb nicht gefunden.")
     if if_match is not None and if_match != row.version:
         raise PreconditionFailed(
             "Der Wettbewerb wurde inzwischen geändert. Bitte neu laden.", code="version_conflict"
@@ -297,7 +298,8 @@ async def change_phase(
 ) -> None:
     await require_organiser(conn, principal, competition_id)
     row = await queries.get_competition(conn, competition_id=competition_id, for_update=True)
-    assert row is not None
+    if row is None:
+        raise NotFound("Wettbewerb nicht gefunden.")
     if target == "published":
         raise Conflict(
             "Veröffentlicht wird über POST /competitions/{id}/publish, mit Siegern.",
@@ -326,7 +328,8 @@ async def apply_due_transitions(conn: asyncpg.Connection) -> int:
     done = 0
     for competition_id, _, target in await queries.due_transitions(conn):
         row = await queries.get_competition(conn, competition_id=competition_id)
-        assert row is not None
+        if row is None:
+            continue
         await _transition(conn, row, target, None)
         done += 1
     return done

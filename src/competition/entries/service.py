@@ -63,7 +63,8 @@ async def require_member_entry(
     if role != "member":
         raise NotFound("Beitrag nicht gefunden.")
     locked = await queries.get_entry(conn, entry_id=entry_id, for_update=True)
-    assert locked is not None
+    if locked is None:
+        raise NotFound("Beitrag nicht gefunden.")
     return locked
 
 
@@ -90,7 +91,8 @@ async def create(
             ],
         )
     company = await company_queries.get_company(conn, company_id=data.company_id)
-    assert company is not None
+    if company is None:
+        raise NotFound("Unternehmen nicht gefunden.")
     eligible, reason = eligibility(company.district, competition.eligible_districts)
     entry_id = await queries.insert_entry(
         conn,
@@ -177,7 +179,8 @@ async def submit(conn: asyncpg.Connection, principal: Principal, entry_id: uuid.
     competition = await competition_queries.get_competition(
         conn, competition_id=entry.competition_id
     )
-    assert competition is not None
+    if competition is None:
+        raise NotFound("Wettbewerb nicht gefunden.")
     eligible, reason = eligibility(entry.company_district, competition.eligible_districts)
     if not eligible:
         await queries.set_eligibility(conn, entry_id=entry_id, eligible=False, reason=reason)
@@ -292,7 +295,8 @@ async def on_submitted(conn: asyncpg.Connection, services: Services, event: Even
     competition = await competition_queries.get_competition(
         conn, competition_id=entry.competition_id
     )
-    assert competition is not None
+    if competition is None:
+        return
     for member in await company_queries.list_members(conn, company_id=entry.company_id):
         await queue_email(
             conn,

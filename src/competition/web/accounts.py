@@ -19,7 +19,7 @@ from competition.accounts import schemas, service, sessions
 from competition.auth import ServicesDep
 from competition.errors import AppError
 from competition.web import forms
-from competition.web.rendering import UI, UIDep, safe_next
+from competition.web.rendering import UI, Notice, UIDep, safe_next
 
 
 async def limit(services: ServicesDep, action: str, identifier: str, limit: int) -> None:
@@ -42,7 +42,7 @@ async def start_session(
     account_id: uuid.UUID,
     target: str,
     *,
-    notice: str | None = None,
+    notice: Notice | None = None,
 ) -> Response[Any]:
     """A fresh session id on every login (a planted cookie never becomes a session)."""
     old = ui.request.cookies.get(sessions.SESSION_COOKIE)
