@@ -1,14 +1,17 @@
 """Input that used to end in a 500: NUL and other control characters that reached PostgreSQL,
 JSON deep enough to exhaust the decoder's recursion, page numbers beyond any integer column, an
-`assert` used as control flow. Each is now a 4xx that changes nothing.
+`assert` used as control flow, a form value no Struct had checked. Each is now a 4xx that
+changes nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.helpers import (
     PASSWORD,
@@ -16,7 +19,9 @@ from tests.helpers import (
     company_body,
     login,
     open_competition,
+    poll,
 )
+from tests.security.world import build_world
 
 CONTROL = {
     "error": "control_characters",
@@ -236,3 +241,66 @@ async def test_conflict_form_of_an_unknown_competition_is_404(
     )
     assert (r.status_code, r.headers["content-type"]) == (404, "text/html; charset=utf-8")
     assert "Keine Jurytätigkeit in diesem Wettbewerb." in r.text
+
+
+async def test_unknown_phase_from_the_overview_form_is_422(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
+    organiser = await login(client, "orga@wettbewerb.test")
+    competition = await open_competition(organiser)
+    r = await client.post(
+        f"/organisation/{competition['id']}/phase",
+        data={"to": "unbekannt", "csrf_token": organiser.csrf},
+    )
+    assert r.status_code == 422
+    assert "Diese Phase gibt es nicht." in r.text
+    r = await client.get(f"/api/v1/competitions/{competition['id']}")
+    assert (r.json()["phase"], r.json()["version"]) == ("open", competition["version"])
+
+
+@pytest.mark.usefixtures("worker")
+async def test_winner_places_outside_one_to_ten_are_422_on_the_form(
+    client: httpx.AsyncClient,
+    new_client: Callable[[], httpx.AsyncClient],
+    pool: asyncpg.Pool,
+    smtp_server: Any,
+) -> None:
+    """The form's places used to go unchecked into the winner table (500 on its CHECK)."""
+    world = await build_world(client, new_client, pool, smtp_server)
+    cid = world.params["competition_id"]
+    for juror in ("assigned_juror", "conflicted_juror"):
+        session = world.sessions[juror]
+        (item,) = (await session.get(f"/api/v1/me/assignments?competition_id={cid}")).json()
+        r = await session.put(
+            f"/api/v1/assignments/{item['id']}/score",
+            json={"scores": {"innovation": 5, "impact": 5}, "final": True},
+        )
+        assert r.status_code == 200, r.text
+    organiser = world.sessions["organiser"]
+    await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "deliberation"})
+    run = (await organiser.post(f"/api/v1/competitions/{cid}/result-runs", json={})).json()
+
+    async def done() -> bool:
+        r = await organiser.get(f"/api/v1/competitions/{cid}/result-runs/{run['id']}")
+        return bool(r.json()["status"] == "done")
+
+    await poll(done)
+    entry = world.params["entry_id"]
+    for place, message in (
+        ("11", "Höchstens 10."),
+        ("99999999999999999999", "Höchstens 10."),
+        ("0", "Mindestens 1."),
+        ("erster", "Bitte eine ganze Zahl eingeben."),
+    ):
+        r = await organiser.client.post(
+            f"/organisation/{cid}/ergebnisse/{run['id']}/sieger",
+            data={
+                f"place_{entry}": place,
+                f"justification_{entry}": "Begründung",
+                "csrf_token": organiser.csrf,
+            },
+        )
+        assert (place, r.status_code) == (place, 422)
+        assert f'<span class="error">{message}</span>' in r.text
+    assert await count(pool, "winner") == 0

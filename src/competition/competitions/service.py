@@ -297,6 +297,8 @@ async def change_phase(
     conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, target: str
 ) -> None:
     await require_organiser(conn, principal, competition_id)
+    if target not in phases.PHASES:  # the API's Struct checks this; the page's form does not
+        raise Invalid("Diese Phase gibt es nicht.", fields=[FieldError("to", "Unbekannte Phase.")])
     row = await queries.get_competition(conn, competition_id=competition_id, for_update=True)
     if row is None:
         raise NotFound("Wettbewerb nicht gefunden.")

@@ -303,16 +303,21 @@ class JuryPages(Controller):
             errors["confirm_final"] = ui._(
                 "Bitte bestätigen Sie, dass der Bogen danach nicht mehr geändert werden kann."
             )
-        if errors:
+        # The Struct's own constraints (the comment's length and characters), as in the API.
+        body, problems = forms.convert(
+            schemas.ScoreBody,
+            {"scores": scores, "final": final, "comment": values.get("comment", "")},
+            ui.locale,
+        )
+        if body is None or errors:
             return await _sheet_page(
                 ui,
                 assignment_id,
                 status_code=422,
                 values=values,
-                problems=forms.Problems(fields=errors),
+                problems=forms.Problems(fields=errors | problems),
             )
         try:
-            body = schemas.ScoreBody(scores=scores, final=final, comment=values.get("comment", ""))
             await service.save_score(
                 ui.conn, user, assignment_id, body, if_match=_int(values.get("version"))
             )

@@ -466,20 +466,35 @@ class OrganiserPages(Controller):
         values = forms.values(await ui.request.form())
         run = await results.get_run(ui.conn, user, competition_id, run_id)
         picks: list[result_schemas.WinnerIn] = []
+        invalid: dict[str, str] = {}
         for category in run.categories:
             for ranked in category.ranking:
-                place = _int(values.get(f"place_{ranked.entry_id}"))
-                if place is None:
+                place = values.get(f"place_{ranked.entry_id}", "").strip()
+                if not place:
                     continue
                 justification = values.get(f"justification_{ranked.entry_id}", "").strip()
-                picks.append(
-                    result_schemas.WinnerIn(
-                        category=category.category,
-                        entry_id=ranked.entry_id,
-                        place=place,
-                        justification=justification or None,
-                    )
+                # Through the Struct's own constraints (place 1–10, lengths), as the API does.
+                pick, found = forms.convert(
+                    result_schemas.WinnerIn,
+                    {
+                        "category": category.category,
+                        "entry_id": str(ranked.entry_id),
+                        "place": place,
+                        **({"justification": justification} if justification else {}),
+                    },
+                    ui.locale,
                 )
+                invalid |= {f"{name}_{ranked.entry_id}": text for name, text in found.items()}
+                picks += [pick] if pick is not None else []
+        if invalid:
+            return await _result_run_page(
+                ui,
+                competition_id,
+                run_id,
+                status_code=422,
+                values=values,
+                problems=forms.Problems(fields=invalid),
+            )
         try:
             await results.set_winners(
                 ui.conn,
