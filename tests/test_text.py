@@ -38,6 +38,14 @@ def test_a_final_line_feed_is_refused_too() -> None:
     ]
 
 
+def test_bidi_overrides_and_isolates_are_removed_and_nothing_else() -> None:
+    controls = "".join(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+    assert len(controls) == 9
+    assert text.without_bidi_controls(f"rech{controls}nung.pdf") == "rechnung.pdf"
+    kept = "\u200e\u200f\u061c مرحبا 🏭"  # marks and right-to-left text stay as they are
+    assert text.without_bidi_controls(kept) == kept
+
+
 def test_control_messages_are_recognised_by_their_pattern() -> None:
     message = f"Expected `str` matching regex {text.SINGLE_LINE!r} - at `$.name`"
     assert text.is_control_message(message)

@@ -1,4 +1,5 @@
-"""What text a client may send, as types the request Structs share.
+"""What text a client may send, as types the request Structs share, and the clean-up of names
+that other people read.
 
 PostgreSQL refuses NUL in text, and nobody types the other C0 controls or DEL: they come from
 broken or hostile clients only, and then break logs, CSV exports and terminals. So one-line
@@ -13,6 +14,7 @@ feed and would let "name\\n" through.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Final
 
 import msgspec
@@ -31,6 +33,17 @@ Text = Annotated[str, msgspec.Meta(pattern=MULTI_LINE)]
 Email = Annotated[
     str, msgspec.Meta(min_length=3, max_length=254, pattern=EMAIL, description="E-mail address")
 ]
+
+# Unicode's explicit directional formatting characters: embeddings and overrides (U+202A–U+202E)
+# and isolates (U+2066–U+2069). In a title or a file name they make text display differently
+# from what it is ("Trojan Source", CVE-2021-42574): "rechnung", U+202E, "fdp.exe" shows as
+# "rechnungexe.pdf".
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(value: str) -> str:
+    """`value` as stored for other people to read: without directional formatting characters."""
+    return _BIDI_CONTROLS.sub("", value)
 
 
 def is_control_message(message: str) -> bool:

@@ -1,7 +1,7 @@
 """Input that used to end in a 500: NUL and other control characters that reached PostgreSQL,
 JSON deep enough to exhaust the decoder's recursion, page numbers beyond any integer column, an
 `assert` used as control flow, a form value no Struct had checked. Each is now a 4xx that
-changes nothing.
+changes nothing; bidi controls are removed from what others read.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import pytest
 
 from tests.helpers import (
     PASSWORD,
+    PDF_BYTES,
     account,
     company_body,
+    competition_body,
     login,
     open_competition,
     poll,
@@ -304,3 +306,59 @@ async def test_winner_places_outside_one_to_ten_are_422_on_the_form(
         assert (place, r.status_code) == (place, 422)
         assert f'<span class="error">{message}</span>' in r.text
     assert await count(pool, "winner") == 0
+
+
+async def test_bidi_controls_are_removed_from_titles_and_file_names(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
+    organiser = await login(client, "orga@wettbewerb.test")
+    body = competition_body(
+        "bidi-2026", title={"de": "Preis \u202e2026\u202c", "en": "\u2066Prize\u2069 2026"}
+    )
+    r = await organiser.post("/api/v1/competitions", json=body)
+    assert (r.status_code, r.json()["title"]) == (201, {"de": "Preis 2026", "en": "Prize 2026"})
+    cid = r.json()["id"]
+    r = await organiser.patch(
+        f"/api/v1/competitions/{cid}", json={"title": {"de": "\u202a\u202b", "en": "Prize"}}
+    )
+    assert (r.status_code, r.json()["fields"]) == (
+        422,
+        [{"field": "title.de", "message": "Bitte ausfüllen."}],
+    )
+    await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "open"})
+    company = (await organiser.post("/api/v1/companies", json=company_body())).json()
+    r = await organiser.post(
+        f"/api/v1/competitions/{cid}/entries",
+        json={
+            "company_id": company["id"],
+            "category": "energie",
+            "title": "Idee \u202dA\u202c",
+            "summary": "S",
+        },
+    )
+    assert (r.status_code, r.json()["title"]) == (201, "Idee A")
+    entry_id = r.json()["id"]
+    r = await organiser.patch(f"/api/v1/entries/{entry_id}", json={"title": "\u2067"})
+    assert (r.status_code, r.json()["fields"]) == (
+        422,
+        [{"field": "title", "message": "Bitte einen Titel angeben."}],
+    )
+    r = await organiser.post(
+        f"/api/v1/entries/{entry_id}/attachments",
+        json={
+            "filename": "rechnung\u202efdp.exe",
+            "content_type": "application/pdf",
+            "size_bytes": len(PDF_BYTES),
+        },
+    )
+    assert r.status_code == 201
+    r = await organiser.get(f"/api/v1/attachments/{r.json()['id']}")
+    assert r.json()["filename"] == "rechnungfdp.exe"
+    async with pool.acquire() as conn:
+        stored = await conn.fetchrow("SELECT c.title, e.title AS entry FROM competition c, entry e")
+    assert stored is not None
+    assert (stored["title"], stored["entry"]) == (
+        {"de": "Preis 2026", "en": "Prize 2026"},
+        "Idee A",
+    )

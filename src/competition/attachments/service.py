@@ -30,6 +30,7 @@ from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.jury import service as jury
 from competition.storage.s3 import Storage
+from competition.text import without_bidi_controls
 
 UPLOAD_SECONDS = 900
 DOWNLOAD_SECONDS = 300
@@ -37,9 +38,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def clean_filename(name: str) -> str:
-    """The last path component, without control characters, NFC-normalised."""
+    """The last path component, without control characters and bidi controls (which would let
+    "x.exe" pass for a PDF in a list), NFC-normalised."""
     base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    return _CONTROL.sub("", base).strip().lstrip(".") or "datei"
+    return _CONTROL.sub("", without_bidi_controls(base)).strip().lstrip(".") or "datei"
 
 
 def _human(size: int) -> str:

@@ -28,6 +28,7 @@ from competition.errors import (
 from competition.events import service as events
 from competition.jury import queries as jury_queries
 from competition.localization import BERLIN
+from competition.text import without_bidi_controls
 
 DEFAULT_TIE_BREAK = ["median", "highest_weight_criterion", "top_marks"]
 FROZEN_WHEN_OPEN = (
@@ -81,6 +82,19 @@ async def require_organiser(
     if not organiser:
         raise Forbidden("Nur die Organisation dieses Wettbewerbs darf das.")
     return row
+
+
+def _title(title: schemas.LocalizedName) -> dict[str, str]:
+    """The title as others read it, in both languages: without bidi controls
+    (`competition.text`), trimmed."""
+    given = {"de": title.de, "en": title.en}
+    cleaned = {lang: without_bidi_controls(value).strip() for lang, value in given.items()}
+    empty = [
+        FieldError(f"title.{lang}", "Bitte ausfüllen.") for lang, v in cleaned.items() if not v
+    ]
+    if empty:
+        raise Invalid("Die Eingaben sind ungültig.", fields=empty)
+    return cleaned
 
 
 def _validate_structure(
@@ -147,7 +161,7 @@ async def create(
         conn,
         values={
             "slug": data.slug,
-            "title": {"de": data.title.de, "en": data.title.en},
+            "title": _title(data.title),
             "description": {"de": description.de, "en": description.en},
             "submission_opens_at": opens,
             "submission_closes_at": closes,
@@ -249,7 +263,9 @@ async def update(
     changes: dict[str, Any] = {}
     for field in sent - {"categories", "criteria"}:
         value = getattr(data, field)
-        if field in ("title", "description"):
+        if field == "title":
+            value = _title(value)
+        elif field == "description":
             value = {"de": value.de, "en": value.en}
         elif field in ("submission_opens_at", "submission_closes_at"):
             value = berlin(value)

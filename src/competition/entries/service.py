@@ -27,6 +27,7 @@ from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.localization import format_datetime
 from competition.notifications.service import queue_email
+from competition.text import without_bidi_controls
 
 
 def _closed(closes_at: datetime) -> Conflict:
@@ -68,6 +69,17 @@ async def require_member_entry(
     return locked
 
 
+def _title(value: str) -> str:
+    """The title as others read it: trimmed, without bidi controls (`competition.text`)."""
+    title = without_bidi_controls(value).strip()
+    if not title:
+        raise Invalid(
+            "Die Eingaben sind ungültig.",
+            fields=[FieldError("title", "Bitte einen Titel angeben.")],
+        )
+    return title
+
+
 def editable(entry: EntryRow) -> bool:
     return entry.submissions_open and entry.status in ("draft", "submitted")
 
@@ -99,7 +111,7 @@ async def create(
         competition_id=competition_id,
         company_id=data.company_id,
         category_id=category_id,
-        title=data.title.strip(),
+        title=_title(data.title),
         summary=data.summary,
         description=data.description,
         eligible=eligible,
@@ -153,7 +165,7 @@ async def update(
         conn,
         entry_id=entry_id,
         category_id=category_id,
-        title=data.title.strip() if data.title else None,
+        title=_title(data.title) if data.title is not None else None,
         summary=data.summary,
         description=data.description,
     )
