@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 
@@ -39,6 +39,21 @@ FROZEN_WHEN_OPEN = (
     "blind_judging",
     "tie_break",
 )
+
+
+# The years a competition's dates may fall in. Beyond them, converting between time zones leaves
+# the calendars of Python and PostgreSQL: 0001-01-01 in Berlin is year 0 in UTC.
+DATE_YEARS: Final = range(2000, 2200)
+
+
+def _within_years(**moments: datetime | None) -> None:
+    outside = [
+        FieldError(name, "Bitte ein Datum zwischen 2000 und 2199 angeben.")
+        for name, moment in moments.items()
+        if moment is not None and moment.year not in DATE_YEARS
+    ]
+    if outside:
+        raise Invalid("Die Eingaben sind ungültig.", fields=outside)
 
 
 def berlin(moment: datetime) -> datetime:
@@ -142,6 +157,9 @@ async def create(
 ) -> uuid.UUID:
     if not principal.is_organiser:
         raise Forbidden("Nur Organisatorinnen und Organisatoren legen Wettbewerbe an.")
+    _within_years(
+        submission_opens_at=data.submission_opens_at, submission_closes_at=data.submission_closes_at
+    )
     opens, closes = berlin(data.submission_opens_at), berlin(data.submission_closes_at)
     max_file = data.max_file_bytes or 50 * 1024**2
     max_entry = data.max_entry_bytes or 200 * 1024**2
@@ -241,6 +259,9 @@ async def update(
             "Die Struktur ist seit der Öffnung eingefroren: " + ", ".join(frozen) + ".",
             code="structure_frozen",
         )
+    _within_years(
+        submission_opens_at=data.submission_opens_at, submission_closes_at=data.submission_closes_at
+    )
     opens = (
         berlin(data.submission_opens_at) if data.submission_opens_at else row.submission_opens_at
     )
