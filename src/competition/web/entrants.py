@@ -345,7 +345,10 @@ class EntrantPages(Controller):
         """Submit; every member of the company receives a confirmation mail."""
         user = ui.user()
         try:
-            await entries.submit(ui.conn, user, entry_id)
+            # A savepoint: a refused submission keeps nothing it began (the eligibility it
+            # found), as the API's rolled-back transaction does; this page answers instead.
+            async with ui.conn.transaction():
+                await entries.submit(ui.conn, user, entry_id)
         except AppError as exc:
             row, _ = await entries.access(ui.conn, user, entry_id)
             return await ui.render(
