@@ -12,7 +12,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from litestar import Litestar
 
+from competition import guard
 from tests.helpers import (
     PASSWORD,
     PDF_BYTES,
@@ -55,6 +57,14 @@ async def count(pool: asyncpg.Pool, table: str) -> int:
     async with pool.acquire() as conn:
         found: int = await conn.fetchval(f"SELECT count(*) FROM {table}")
         return found
+
+
+def test_every_route_passes_the_guard(app: Litestar) -> None:
+    """Litestar keeps only the innermost `before_request` hook: a router or controller with one
+    of its own would take its routes out of the guard."""
+    handlers = [h for r in app.routes for h in getattr(r, "route_handlers", ())]
+    assert len(handlers) >= 100
+    assert [h for h in handlers if h.resolve_before_request() is not guard.check_request] == []
 
 
 async def test_nul_in_the_account_forms_is_422_and_stores_nothing(
