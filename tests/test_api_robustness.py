@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 from litestar import Litestar
 
+from competition import text
 from competition.accounts import queries, security
 from competition.accounts.admin import ensure_account
 from competition.app import API_PREFIX
@@ -17,16 +21,48 @@ from competition.db import transaction
 
 def body_operations(app: Litestar) -> list[tuple[str, str]]:
     """(method, path) of every API operation that reads a request body, from the app itself."""
+    return sorted({(method, path) for method, path, _ in typed_body_operations(app)})
+
+
+def typed_body_operations(app: Litestar) -> list[tuple[str, str, Any]]:
+    """(method, path, type of the body) of every API operation that reads a request body."""
     operations = []
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
-            if "data" not in handler.parsed_fn_signature.parameters:
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is None:
                 continue
             for method in sorted(handler.http_methods):
                 path = re.sub(r"\{\w+:uuid\}", "00000000-0000-0000-0000-000000000000", route.path)
                 path = re.sub(r"\{\w+:str\}", "x", path)
-                operations.append((method, path))
-    return sorted(set(operations))
+                operations.append((method, path, data.annotation))
+    return sorted(operations, key=lambda o: (o[1], o[0]))
+
+
+def text_fields(info: msgspec.inspect.Type, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """(field, a body with only that field, its string type) for every string a client can put
+    into a body: fields, list items, dict keys; nested as msgspec names them (`title.de`,
+    `categories[0].slug`, `scores` for its keys)."""
+
+    def place(value: Any) -> Any:  # `value` at `path` inside an otherwise empty body
+        for part in reversed(re.findall(r"[^.\[\]]+|\[0\]", path)):
+            value = [value] if part == "[0]" else {part: value}
+        return value
+
+    if isinstance(info, msgspec.inspect.StructType):
+        for f in info.fields:
+            yield from text_fields(f.type, f"{path}.{f.encode_name}" if path else f.encode_name)
+    elif isinstance(info, msgspec.inspect.UnionType):
+        for member in info.types:
+            yield from text_fields(member, path)
+    elif isinstance(info, msgspec.inspect.ListType):
+        yield from text_fields(info.item_type, path + "[0]")
+    elif isinstance(info, msgspec.inspect.DictType):
+        if isinstance(info.key_type, msgspec.inspect.StrType):
+            yield path, lambda v: place({v: 1}), info.key_type
+        yield from text_fields(info.value_type, path + ".x")
+    elif isinstance(info, msgspec.inspect.StrType):
+        yield path, place, info
 
 
 @pytest.fixture
@@ -141,3 +177,49 @@ async def test_wrong_field_type_names_the_field(client: httpx.AsyncClient) -> No
         "detail": "Die Eingaben sind ungültig.",
         "fields": [{"field": "password", "message": "Expected `str`, got `int`"}],
     }
+
+
+async def test_control_characters_in_every_text_field_are_422_naming_it(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
+    """Every string of every body refuses NUL (PostgreSQL cannot store it), ESC and DEL; one-line
+    strings also a line feed, multi-line ones keep it. Read from the request Structs, so a new
+    field without the constraint fails here."""
+    checked = 0
+    for method, path, data_type in typed_body_operations(app):
+        for field, body, info in text_fields(msgspec.inspect.type_info(data_type)):
+            pattern = info.pattern
+            message = (
+                text.CONTROL_MESSAGE
+                if pattern in text.CONTROL_PATTERNS
+                else f"Expected `str` matching regex {pattern!r}"
+            )
+            bad = ["abcdefghijkl\x00", "\x00abcdefghijkl", "abcdef\x1bghijkl", "abcdefghijkl\x7f"]
+            if pattern != text.MULTI_LINE:
+                bad.append("abcdefghijkl\n")
+            for value in bad:
+                r = await client.request(method, path, json=body(value))
+                checked += 1
+                expected = [{"field": field, "message": message}]
+                if (r.status_code, r.json().get("fields")) != (422, expected):
+                    pytest.fail(f"{method} {path} {field}={value!r}: {r.status_code} {r.text}")
+            if pattern == text.MULTI_LINE:
+                r = await client.request(method, path, json=body("zwei\r\nZeilen\tmit Tab"))
+                assert field not in {f["field"] for f in r.json().get("fields", [])}
+    assert checked >= 300  # 66 strings in 25 bodies: accounts, companies, competitions, …
+
+
+async def test_deep_nesting_is_422_on_every_json_endpoint_before_decoding(
+    client: httpx.AsyncClient, operations: list[tuple[str, str]]
+) -> None:
+    too_deep = {
+        "error": "validation_error",
+        "detail": "Der Request-Body ist zu tief verschachtelt.",
+        "fields": [{"field": "body", "message": "Höchstens 32 Ebenen."}],
+    }
+    for method, path in operations:
+        for body in (b'{"a":' * 33 + b"1" + b"}" * 33, b"[" * 100_000):
+            r = await client.request(
+                method, path, content=body, headers={"content-type": "application/json"}
+            )
+            assert (method, path, r.status_code, r.json()) == (method, path, 422, too_deep)

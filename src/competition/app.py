@@ -24,7 +24,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from competition import auth, errors, web
+from competition import auth, errors, guard, web
 from competition.accounts.routes import AuthController, MeController
 from competition.attachments.routes import AttachmentController, create_attachment
 from competition.companies.routes import CompanyController, my_companies
@@ -123,6 +123,13 @@ def store_origin(settings: Settings) -> str:
     """Where browsers PUT uploads (presigned URLs are signed for this host)."""
     parts = urlsplit(settings.s3_public_endpoint or settings.s3_endpoint)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+async def before_request(request: Request[Any, Any, Any]) -> None:
+    """Every route's one before-request hook (Litestar keeps only the innermost): a browser's
+    write from another site is refused first, then anything no handler may see (guard)."""
+    await auth.refuse_cross_site(request)
+    await guard.check_request(request)
 
 
 def security_headers(*, hsts: bool, store: str) -> Any:
@@ -316,7 +323,7 @@ def create_app(settings: Settings) -> Litestar:
             buffered_body(max_bytes=settings.max_body_bytes, timeout=settings.body_timeout_seconds),
         ],
         before_send=[security_headers(hsts=settings.cookie_secure, store=store_origin(settings))],
-        before_request=auth.refuse_cross_site,
+        before_request=before_request,
         logging_config=None,
         request_max_body_size=settings.max_body_bytes,
         compression_config=CompressionConfig(

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import asyncpg
 
@@ -62,6 +62,16 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
     )
     assert pool is not None
     return pool
+
+
+async def one_row(conn: asyncpg.Connection, query: str, *args: Any) -> asyncpg.Record:
+    """The row of a statement that always yields exactly one: `INSERT … RETURNING` without
+    `ON CONFLICT`, an aggregate without `GROUP BY`. asyncpg types every `fetchrow` as possibly
+    empty; this says once, and checks, that these are not."""
+    record = await conn.fetchrow(query, *args)
+    if record is None:
+        raise RuntimeError("a statement that always returns a row returned none")
+    return record
 
 
 @asynccontextmanager

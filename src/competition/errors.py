@@ -15,6 +15,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from competition import text
+
 logger = logging.getLogger(__name__)
 
 
@@ -109,8 +111,9 @@ _STATUS_CODES = {
     503: "service_unavailable",
 }
 
-# msgspec reports the location as "at `$.criteria[0].weight`"; turn it into "criteria[0].weight".
-_LOCATION = re.compile(r"\s*-?\s*at `\$\.?([^`]*)`")
+# msgspec reports the location as "at `$.criteria[0].weight`" (a dict's key: "at `key` in
+# `$.scores`"); turn it into "criteria[0].weight" or "scores".
+_LOCATION = re.compile(r"\s*-?\s*at (?:`key` in )?`\$\.?([^`]*)`")
 
 
 def _json(body: ErrorBody, status: int, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -138,6 +141,8 @@ def _fields_from(extra: Any) -> list[FieldError]:
             key = "body"
         if message == "'data'":
             message = "Der Request-Body fehlt."
+        elif text.is_control_message(message):
+            message = text.CONTROL_MESSAGE
         fields.append(FieldError(field=str(key), message=message))
     return fields
 

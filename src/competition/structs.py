@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import msgspec
 
+from competition.text import Line
+
 
 class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every request body: unknown fields are a client error."""
@@ -21,5 +23,5 @@ class Row(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Localized(msgspec.Struct, forbid_unknown_fields=True):
-    de: str
-    en: str
+    de: Line
+    en: Line

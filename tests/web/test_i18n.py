@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 from competition.web import i18n
+from competition.web.rendering import NOTICES, Notice
 
 WEB = Path(i18n.__file__).resolve().parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
@@ -77,3 +79,7 @@ def test_texts_hold_no_markup() -> None:
         for t in ([part] if isinstance(part, str) else part)
     ]
     assert [t for t in texts if "<" in t or "&" in t] == []
+
+
+def test_every_notice_key_has_a_text_and_every_text_a_key() -> None:
+    assert set(get_args(Notice)) == set(NOTICES)

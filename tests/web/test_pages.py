@@ -215,3 +215,30 @@ async def test_company_owner_adds_a_member_through_the_page(
     page = await client.get(company_page)
     assert "Clara (clara@zulieferer.example) – Mitglied" in page.text
     assert "Die Person gehört jetzt zum Unternehmen." in page.text
+
+
+async def test_a_refused_submission_changes_nothing_on_the_page_as_in_the_api(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """The page catches the service's refusal to answer with a page; what the service began
+    (recording the eligibility it found) must not be committed with it."""
+    await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
+    competition = await open_competition(await login(client, "orga@wettbewerb.test"))
+    await account(pool, "erika@zulieferer.example", "Erika")
+    erika = await login(client, "erika@zulieferer.example")
+    company = (await erika.post("/api/v1/companies", json=company_body())).json()
+    r = await erika.post(
+        f"/api/v1/competitions/{competition['id']}/entries",
+        json={"company_id": company["id"], "category": "energie", "title": "T", "summary": "S"},
+    )
+    entry = r.json()
+    moved = await erika.patch(f"/api/v1/companies/{company['id']}", json={"district": "leipzig"})
+    assert moved.status_code == 200
+    r = await client.post(f"/entries/{entry['id']}/einreichen", data={"csrf_token": erika.csrf})
+    assert r.status_code == 409
+    assert "liegt nicht im Teilnahmegebiet" in r.text
+    r = await erika.post(f"/api/v1/entries/{entry['id']}/submit")
+    assert (r.status_code, r.json()["error"]) == (409, "ineligible")
+    stored = (await erika.get(f"/api/v1/entries/{entry['id']}")).json()
+    assert (stored["status"], stored["eligible"], stored["version"]) == ("draft", True, 1)
+    assert stored["eligibility_reason"] == entry["eligibility_reason"]

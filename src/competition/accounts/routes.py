@@ -179,7 +179,8 @@ class MeController(Controller):
     async def me(self, user: User, conn: Conn) -> schemas.Me:
         """The signed-in account with its roles."""
         account = await queries.get_account(conn, account_id=user.account_id)
-        assert account is not None
+        if account is None:
+            raise NotFound("Konto nicht gefunden.")
         return schemas.Me(
             id=account.id,
             email=account.email,
@@ -195,7 +196,8 @@ class MeController(Controller):
         account = await queries.update_profile(
             conn, account_id=user.account_id, name=data.name, locale=data.locale
         )
-        assert account is not None
+        if account is None:
+            raise NotFound("Konto nicht gefunden.")
         return schemas.Me(
             id=account.id,
             email=account.email,

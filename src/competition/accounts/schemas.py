@@ -9,18 +9,10 @@ from typing import Annotated, Literal
 import msgspec
 
 from competition.structs import Request, Response
+from competition.text import Email, Line
 
-Email = Annotated[
-    str,
-    msgspec.Meta(
-        min_length=3,
-        max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-        description="E-mail address",
-    ),
-]
-Password = Annotated[str, msgspec.Meta(min_length=10, max_length=256)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Password = Annotated[Line, msgspec.Meta(min_length=10, max_length=256)]
+Name = Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
 Locale = Literal["de", "en"]
 Scope = Literal["read", "write", "organise"]
 
@@ -48,7 +40,7 @@ class Registered(Response):
 
 
 class TokenBody(Request):
-    token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    token: Annotated[Line, msgspec.Meta(min_length=1, max_length=2000)]
 
 
 class Verified(Response):
@@ -58,8 +50,8 @@ class Verified(Response):
 
 
 class LoginBody(Request):
-    email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    email: Annotated[Line, msgspec.Meta(min_length=1, max_length=254)]
+    password: Annotated[Line, msgspec.Meta(min_length=1, max_length=256)]
 
 
 class LoggedIn(Response):
@@ -71,11 +63,11 @@ class LoggedIn(Response):
 
 
 class ResetRequestBody(Request):
-    email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
+    email: Annotated[Line, msgspec.Meta(min_length=1, max_length=254)]
 
 
 class ResetConfirmBody(Request):
-    token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    token: Annotated[Line, msgspec.Meta(min_length=1, max_length=2000)]
     password: Password
 
 
@@ -84,7 +76,7 @@ class Accepted(Response):
 
 
 class PasswordChange(Request):
-    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    current_password: Annotated[Line, msgspec.Meta(min_length=1, max_length=256)]
     new_password: Password
 
 
@@ -110,7 +102,7 @@ class MeUpdate(Request):
 
 
 class TokenCreate(Request):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    name: Annotated[Line, msgspec.Meta(min_length=1, max_length=100)]
     scopes: Annotated[
         list[Scope],
         msgspec.Meta(

@@ -68,8 +68,8 @@ async def register(
     )
     if account is None:
         existing = await queries.get_account_by_email(conn, email=email)
-        assert existing is not None
-        await events.record(conn, "account.registration_repeated", aggregate_id=existing.id)
+        if existing is not None:  # else removed since (retention): nobody to tell
+            await events.record(conn, "account.registration_repeated", aggregate_id=existing.id)
         return uuid.uuid4(), email
     await events.record(conn, "account.registered", aggregate_id=account.id)
     return account.id, email
@@ -83,7 +83,8 @@ async def verify_email(conn: asyncpg.Connection, settings: Settings, *, token: s
     if not await queries.mark_verified(conn, account_id=account_id, email=str(payload.get("e"))):
         raise InvalidToken("Der Bestätigungslink ist ungültig oder abgelaufen.")
     account = await queries.get_account(conn, account_id=account_id)
-    assert account is not None
+    if account is None:
+        raise InvalidToken("Der Bestätigungslink ist ungültig oder abgelaufen.")
     # Companies that invited this address by mail get their new member now.
     await company_queries.redeem_invitations(conn, account_id=account.id, email=account.email)
     return account

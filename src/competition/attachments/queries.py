@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from competition.db import one_row
 from competition.structs import Row
 
 
@@ -53,7 +54,8 @@ async def insert_attachment(
     upload_expires_at: datetime,
     created_by: uuid.UUID,
 ) -> AttachmentRow:
-    record = await conn.fetchrow(
+    record = await one_row(
+        conn,
         f"""INSERT INTO attachment (id, entry_id, object_key, filename, declared_type, size_bytes,
                                     declared_sha256, upload_expires_at, created_by)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_COLUMNS}""",
@@ -67,9 +69,7 @@ async def insert_attachment(
         upload_expires_at,
         created_by,
     )
-    row = _row(record)
-    assert row is not None
-    return row
+    return AttachmentRow(**dict(record))
 
 
 async def get_attachment(
@@ -90,12 +90,12 @@ async def list_for_entry(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> li
 
 async def usage(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> tuple[int, int]:
     """(count, bytes) of the entry's live attachments."""
-    record = await conn.fetchrow(
+    record = await one_row(
+        conn,
         f"""SELECT count(*) AS n, coalesce(sum(size_bytes), 0)::bigint AS bytes
             FROM attachment WHERE entry_id = $1 AND {_LIVE}""",
         entry_id,
     )
-    assert record is not None
     return record["n"], record["bytes"]
 
 

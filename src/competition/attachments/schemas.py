@@ -9,13 +9,14 @@ from typing import Annotated
 import msgspec
 
 from competition.structs import Request, Response
+from competition.text import END, Line
 
 
 class AttachmentCreate(Request):
-    filename: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    content_type: Annotated[str, msgspec.Meta(min_length=3, max_length=120)]
+    filename: Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
+    content_type: Annotated[Line, msgspec.Meta(min_length=3, max_length=120)]
     size_bytes: Annotated[int, msgspec.Meta(ge=1)]
-    sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")] | None = None
+    sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}" + END)] | None = None
 
 
 class Upload(Response):

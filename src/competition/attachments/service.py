@@ -30,6 +30,7 @@ from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.jury import service as jury
 from competition.storage.s3 import Storage
+from competition.text import without_bidi_controls
 
 UPLOAD_SECONDS = 900
 DOWNLOAD_SECONDS = 300
@@ -37,9 +38,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def clean_filename(name: str) -> str:
-    """The last path component, without control characters, NFC-normalised."""
+    """The last path component, without control characters and bidi controls (which would let
+    "x.exe" pass for a PDF in a list), NFC-normalised."""
     base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    return _CONTROL.sub("", base).strip().lstrip(".") or "datei"
+    return _CONTROL.sub("", without_bidi_controls(base)).strip().lstrip(".") or "datei"
 
 
 def _human(size: int) -> str:
@@ -62,7 +64,8 @@ async def access(
         ):
             raise NotFound("Anhang nicht gefunden.") from None
         found = await entry_queries.get_entry(conn, entry_id=attachment.entry_id)
-        assert found is not None
+        if found is None:
+            raise NotFound("Anhang nicht gefunden.") from None
         entry, role = found, "juror"
     return attachment, entry, role
 
@@ -72,7 +75,8 @@ async def shown_name(conn: asyncpg.Connection, attachment: AttachmentRow, role: 
     if role != "juror":
         return attachment.filename
     entry = await entry_queries.get_entry(conn, entry_id=attachment.entry_id)
-    assert entry is not None
+    if entry is None:
+        raise NotFound("Anhang nicht gefunden.")
     competition = await competition_queries.get_competition(
         conn, competition_id=entry.competition_id
     )
@@ -177,7 +181,8 @@ async def complete(
     if role != "member":
         raise NotFound("Anhang nicht gefunden.")
     locked = await queries.get_attachment(conn, attachment_id=attachment_id, for_update=True)
-    assert locked is not None
+    if locked is None:
+        raise NotFound("Anhang nicht gefunden.")
     if locked.status != "pending":
         return locked.status  # completing twice changes nothing
     if not entries.editable(entry):

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from competition.db import one_row
 from competition.structs import Row
 
 
@@ -37,12 +38,12 @@ _FIELDS = ("name", "street", "postal_code", "city", "district", "employees", "we
 
 
 async def insert_company(conn: asyncpg.Connection, *, values: dict[str, Any]) -> CompanyRow:
-    record = await conn.fetchrow(
+    record = await one_row(
+        conn,
         f"""INSERT INTO company (name, street, postal_code, city, district, employees, website)
             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_COMPANY}""",
         *(values[f] for f in _FIELDS),
     )
-    assert record is not None
     return CompanyRow(**dict(record))
 
 

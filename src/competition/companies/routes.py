@@ -9,6 +9,7 @@ from litestar import Controller, Response, get, patch, post
 from competition.auth import Conn, User
 from competition.companies import queries, schemas, service
 from competition.competitions.routes import IfMatch, parse_if_match
+from competition.errors import NotFound
 
 
 class CompanyController(Controller):
@@ -26,7 +27,8 @@ class CompanyController(Controller):
         """The company with its members (members only)."""
         await service.require_member(conn, user, company_id)
         company = await queries.get_company(conn, company_id=company_id)
-        assert company is not None
+        if company is None:
+            raise NotFound("Unternehmen nicht gefunden.")
         return await service.to_response(conn, company)
 
     @patch("/{company_id:uuid}")

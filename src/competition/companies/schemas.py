@@ -9,29 +9,37 @@ import msgspec
 
 from competition.competitions.districts import KEY_PATTERN
 from competition.structs import Request, Response
+from competition.text import END, Email, Line
 
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-PostalCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{5}$", description="German postal code")]
+Short = Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
+PostalCode = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9]{5}" + END, description="German postal code")
+]
 District = Annotated[str, msgspec.Meta(pattern=KEY_PATTERN, max_length=63)]
-Website = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/$.?#].[^\s]*$", max_length=300)]
+Website = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^https?://[^\s/$.?#\x00-\x1f\x7f][^\s\x00-\x1f\x7f]+" + END, max_length=300
+    ),
+]
 Employees = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 
 
 class CompanyCreate(Request):
-    name: Text
-    street: Text
+    name: Short
+    street: Short
     postal_code: PostalCode
-    city: Text
+    city: Short
     district: District
     employees: Employees
     website: Website | None = None
 
 
 class CompanyUpdate(Request):
-    name: Text | None = None
-    street: Text | None = None
+    name: Short | None = None
+    street: Short | None = None
     postal_code: PostalCode | None = None
-    city: Text | None = None
+    city: Short | None = None
     district: District | None = None
     employees: Employees | None = None
     website: Website | None = None
@@ -64,9 +72,7 @@ class Company(Response):
 
 
 class MemberAdd(Request):
-    email: Annotated[
-        str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    ]
+    email: Email
 
 
 class MemberAdded(Response):

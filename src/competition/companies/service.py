@@ -64,14 +64,16 @@ async def update(
 ) -> CompanyRow:
     await require_member(conn, principal, company_id)
     current = await queries.get_company(conn, company_id=company_id, for_update=True)
-    assert current is not None
+    if current is None:
+        raise NotFound("Unternehmen nicht gefunden.")
     if if_match is not None and if_match != current.version:
         raise PreconditionFailed(
             "Das Profil wurde inzwischen geändert. Bitte neu laden.", code="version_conflict"
         )
     changes = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not None}
     company = await queries.update_company(conn, company_id=company_id, changes=changes)
-    assert company is not None
+    if company is None:
+        raise NotFound("Unternehmen nicht gefunden.")
     await audit.record(
         conn,
         actor_id=principal.account_id,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from competition.text import END
+
 SUEDWESTSACHSEN: Final = (
     "chemnitz",
     "zwickau",
@@ -30,7 +32,7 @@ NAMES: Final[dict[str, str]] = {
     "saechsische-schweiz-osterzgebirge": "Landkreis Sächsische Schweiz-Osterzgebirge",
 }
 
-KEY_PATTERN: Final = r"^[a-z][a-z0-9-]{1,62}$"
+KEY_PATTERN: Final = r"^[a-z][a-z0-9-]{1,62}" + END
 
 
 def name(key: str) -> str:

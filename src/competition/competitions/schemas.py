@@ -10,15 +10,19 @@ import msgspec
 
 from competition.competitions.districts import KEY_PATTERN
 from competition.structs import Localized, Request, Response
+from competition.text import END, Line, Text
 
-Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", max_length=63)]
-CategorySlug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", max_length=63)]
-CriterionKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,62}$", max_length=63)]
+Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}" + END, max_length=63)]
+CategorySlug = Annotated[
+    str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}" + END, max_length=63)
+]
+CriterionKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,62}" + END, max_length=63)]
 District = Annotated[str, msgspec.Meta(pattern=KEY_PATTERN, max_length=63)]
 TieBreak = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^(median|raw_mean|highest_weight_criterion|top_marks|n_reviews|criterion:[a-z][a-z0-9_]{0,62})$",
+        pattern=r"^(median|raw_mean|highest_weight_criterion|top_marks|n_reviews"
+        r"|criterion:[a-z][a-z0-9_]{0,62})" + END,
         description=(
             "median, raw_mean, highest_weight_criterion, top_marks, n_reviews or criterion:<key>"
         ),
@@ -29,13 +33,13 @@ Bytes = Annotated[int, msgspec.Meta(ge=1024, le=5 * 1024**3)]
 
 
 class LocalizedText(Localized):
-    de: Annotated[str, msgspec.Meta(max_length=20000)]
-    en: Annotated[str, msgspec.Meta(max_length=20000)]
+    de: Annotated[Text, msgspec.Meta(max_length=20000)]
+    en: Annotated[Text, msgspec.Meta(max_length=20000)]
 
 
 class LocalizedName(Localized):
-    de: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    en: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    de: Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
+    en: Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class CategoryIn(Request):

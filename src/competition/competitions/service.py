@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 
@@ -28,6 +28,7 @@ from competition.errors import (
 from competition.events import service as events
 from competition.jury import queries as jury_queries
 from competition.localization import BERLIN
+from competition.text import without_bidi_controls
 
 DEFAULT_TIE_BREAK = ["median", "highest_weight_criterion", "top_marks"]
 FROZEN_WHEN_OPEN = (
@@ -38,6 +39,21 @@ FROZEN_WHEN_OPEN = (
     "blind_judging",
     "tie_break",
 )
+
+
+# The years a competition's dates may fall in. Beyond them, converting between time zones leaves
+# the calendars of Python and PostgreSQL: 0001-01-01 in Berlin is year 0 in UTC.
+DATE_YEARS: Final = range(2000, 2200)
+
+
+def _within_years(**moments: datetime | None) -> None:
+    outside = [
+        FieldError(name, "Bitte ein Datum zwischen 2000 und 2199 angeben.")
+        for name, moment in moments.items()
+        if moment is not None and moment.year not in DATE_YEARS
+    ]
+    if outside:
+        raise Invalid("Die Eingaben sind ungültig.", fields=outside)
 
 
 def berlin(moment: datetime) -> datetime:
@@ -94,6 +110,19 @@ async def require_organiser(
     return row
 
 
+def _title(title: schemas.LocalizedName) -> dict[str, str]:
+    """The title as others read it, in both languages: without bidi controls
+    (`competition.text`), trimmed."""
+    given = {"de": title.de, "en": title.en}
+    cleaned = {lang: without_bidi_controls(value).strip() for lang, value in given.items()}
+    empty = [
+        FieldError(f"title.{lang}", "Bitte ausfüllen.") for lang, v in cleaned.items() if not v
+    ]
+    if empty:
+        raise Invalid("Die Eingaben sind ungültig.", fields=empty)
+    return cleaned
+
+
 def _validate_structure(
     *,
     opens: datetime | None,
@@ -141,6 +170,9 @@ async def create(
         raise Forbidden("Nur Organisatorinnen und Organisatoren legen Wettbewerbe an.")
     if not principal.organiser_powers:
         raise missing_organise_scope()
+    _within_years(
+        submission_opens_at=data.submission_opens_at, submission_closes_at=data.submission_closes_at
+    )
     opens, closes = berlin(data.submission_opens_at), berlin(data.submission_closes_at)
     max_file = data.max_file_bytes or 50 * 1024**2
     max_entry = data.max_entry_bytes or 200 * 1024**2
@@ -160,7 +192,7 @@ async def create(
         conn,
         values={
             "slug": data.slug,
-            "title": {"de": data.title.de, "en": data.title.en},
+            "title": _title(data.title),
             "description": {"de": description.de, "en": description.en},
             "submission_opens_at": opens,
             "submission_closes_at": closes,
@@ -227,7 +259,8 @@ async def update(
 ) -> None:
     await require_organiser(conn, principal, competition_id)
     row = await queries.get_competition(conn, competition_id=competition_id, for_update=True)
-    assert row is not None
+    if row is None:
+        raise NotFound("Wettbewerb nicht gefunden.")
     if if_match is not None and if_match != row.version:
         raise PreconditionFailed(
             "Der Wettbewerb wurde inzwischen geändert. Bitte neu laden.", code="version_conflict"
@@ -239,6 +272,9 @@ async def update(
             "Die Struktur ist seit der Öffnung eingefroren: " + ", ".join(frozen) + ".",
             code="structure_frozen",
         )
+    _within_years(
+        submission_opens_at=data.submission_opens_at, submission_closes_at=data.submission_closes_at
+    )
     opens = (
         berlin(data.submission_opens_at) if data.submission_opens_at else row.submission_opens_at
     )
@@ -261,7 +297,9 @@ async def update(
     changes: dict[str, Any] = {}
     for field in sent - {"categories", "criteria"}:
         value = getattr(data, field)
-        if field in ("title", "description"):
+        if field == "title":
+            value = _title(value)
+        elif field == "description":
             value = {"de": value.de, "en": value.en}
         elif field in ("submission_opens_at", "submission_closes_at"):
             value = berlin(value)
@@ -309,8 +347,11 @@ async def change_phase(
     conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, target: str
 ) -> None:
     await require_organiser(conn, principal, competition_id)
+    if target not in phases.PHASES:  # the API's Struct checks this; the page's form does not
+        raise Invalid("Diese Phase gibt es nicht.", fields=[FieldError("to", "Unbekannte Phase.")])
     row = await queries.get_competition(conn, competition_id=competition_id, for_update=True)
-    assert row is not None
+    if row is None:
+        raise NotFound("Wettbewerb nicht gefunden.")
     if target == "published":
         raise Conflict(
             "Veröffentlicht wird über POST /competitions/{id}/publish, mit Siegern.",
@@ -339,7 +380,8 @@ async def apply_due_transitions(conn: asyncpg.Connection) -> int:
     done = 0
     for competition_id, _, target in await queries.due_transitions(conn):
         row = await queries.get_competition(conn, competition_id=competition_id)
-        assert row is not None
+        if row is None:
+            continue
         await _transition(conn, row, target, None)
         done += 1
     return done

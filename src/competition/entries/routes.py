@@ -12,6 +12,7 @@ from competition.auth import Conn, User
 from competition.competitions import service as competitions
 from competition.competitions.routes import IfMatch, parse_if_match
 from competition.entries import queries, schemas, service
+from competition.errors import Conflict
 
 
 class EntryController(Controller):
@@ -44,7 +45,8 @@ class EntryController(Controller):
         receives a confirmation mail."""
         await service.submit(conn, user, entry_id)
         entry, _ = await service.access(conn, user, entry_id)
-        assert entry.submitted_at is not None
+        if entry.submitted_at is None:  # submit() has set it under the entry's lock
+            raise Conflict("Der Beitrag ist nicht eingereicht.", code="not_submitted")
         return schemas.Submitted(
             id=entry.id,
             status=entry.status,
@@ -88,7 +90,7 @@ async def competition_entries(
         str | None, Parameter(pattern=r"^(draft|submitted|withdrawn|disqualified)$")
     ] = None,
     limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
 ) -> list[schemas.EntrySummary]:
     """All entries of a competition (organisers), filtered by category and status."""
     await competitions.require_organiser(conn, user, competition_id)

@@ -9,11 +9,12 @@ from typing import Annotated, Literal
 import msgspec
 
 from competition.structs import Request, Response
+from competition.text import Line, Text
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Summary = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-Description = Annotated[str, msgspec.Meta(max_length=50_000)]
-CategorySlug = Annotated[str, msgspec.Meta(min_length=1, max_length=63)]
+Title = Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
+Summary = Annotated[Text, msgspec.Meta(min_length=1, max_length=2000)]
+Description = Annotated[Text, msgspec.Meta(max_length=50_000)]
+CategorySlug = Annotated[Line, msgspec.Meta(min_length=1, max_length=63)]
 Status = Literal["draft", "submitted", "withdrawn", "disqualified"]
 
 

@@ -28,6 +28,7 @@ from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.localization import format_datetime
 from competition.notifications.service import queue_email
+from competition.text import without_bidi_controls
 
 
 def _closed(closes_at: datetime) -> Conflict:
@@ -64,8 +65,20 @@ async def require_member_entry(
     if role != "member":
         raise NotFound("Beitrag nicht gefunden.")
     locked = await queries.get_entry(conn, entry_id=entry_id, for_update=True)
-    assert locked is not None
+    if locked is None:
+        raise NotFound("Beitrag nicht gefunden.")
     return locked
+
+
+def _title(value: str) -> str:
+    """The title as others read it: trimmed, without bidi controls (`competition.text`)."""
+    title = without_bidi_controls(value).strip()
+    if not title:
+        raise Invalid(
+            "Die Eingaben sind ungültig.",
+            fields=[FieldError("title", "Bitte einen Titel angeben.")],
+        )
+    return title
 
 
 def editable(entry: EntryRow) -> bool:
@@ -91,14 +104,15 @@ async def create(
             ],
         )
     company = await company_queries.get_company(conn, company_id=data.company_id)
-    assert company is not None
+    if company is None:
+        raise NotFound("Unternehmen nicht gefunden.")
     eligible, reason = eligibility(company.district, competition.eligible_districts)
     entry_id = await queries.insert_entry(
         conn,
         competition_id=competition_id,
         company_id=data.company_id,
         category_id=category_id,
-        title=data.title.strip(),
+        title=_title(data.title),
         summary=data.summary,
         description=data.description,
         eligible=eligible,
@@ -152,7 +166,7 @@ async def update(
         conn,
         entry_id=entry_id,
         category_id=category_id,
-        title=data.title.strip() if data.title else None,
+        title=_title(data.title) if data.title is not None else None,
         summary=data.summary,
         description=data.description,
     )
@@ -178,7 +192,8 @@ async def submit(conn: asyncpg.Connection, principal: Principal, entry_id: uuid.
     competition = await competition_queries.get_competition(
         conn, competition_id=entry.competition_id
     )
-    assert competition is not None
+    if competition is None:
+        raise NotFound("Wettbewerb nicht gefunden.")
     eligible, reason = eligibility(entry.company_district, competition.eligible_districts)
     if not eligible:
         await queries.set_eligibility(conn, entry_id=entry_id, eligible=False, reason=reason)
@@ -294,7 +309,8 @@ async def on_submitted(conn: asyncpg.Connection, services: Services, event: Even
     competition = await competition_queries.get_competition(
         conn, competition_id=entry.competition_id
     )
-    assert competition is not None
+    if competition is None:
+        return
     for member in await company_queries.list_members(conn, company_id=entry.company_id):
         await queue_email(
             conn,

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from competition.db import one_row
 from competition.structs import Row
 
 
@@ -443,19 +444,24 @@ async def juror_assigned_to_entry(
     return AssignmentRow(**dict(record)) if record else None
 
 
-async def lock_sheet(conn: asyncpg.Connection, *, assignment_id: uuid.UUID) -> asyncpg.Record:
-    """The sheet of an assignment, created empty on first use, locked for the update."""
+async def lock_sheet(
+    conn: asyncpg.Connection, *, assignment_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """The sheet of an assignment, created empty on first use, locked for the update; None when
+    the assignment was withdrawn meanwhile (its sheet goes with it)."""
     # Look first: every save after the first finds the sheet, so it costs one round trip, not two.
     lock = "SELECT status, version FROM score_sheet WHERE assignment_id = $1 FOR UPDATE"
     record = await conn.fetchrow(lock, assignment_id)
     if record is None:
-        await conn.execute(
-            "INSERT INTO score_sheet (assignment_id, version) VALUES ($1, 0) "
-            "ON CONFLICT DO NOTHING",
-            assignment_id,
-        )
+        try:
+            await conn.execute(
+                "INSERT INTO score_sheet (assignment_id, version) VALUES ($1, 0) "
+                "ON CONFLICT DO NOTHING",
+                assignment_id,
+            )
+        except asyncpg.exceptions.ForeignKeyViolationError:
+            return None  # the transaction is lost anyway: the caller answers 404
         record = await conn.fetchrow(lock, assignment_id)
-    assert record is not None
     return record
 
 
@@ -468,7 +474,8 @@ async def save_sheet(
     final: bool,
     weighted_total: float | None,
 ) -> tuple[int, datetime]:
-    record = await conn.fetchrow(
+    record = await one_row(
+        conn,
         """UPDATE score_sheet SET scores = $2, comment = $3,
                   status = CASE WHEN $4 THEN 'final' ELSE 'draft' END,
                   finalised_at = CASE WHEN $4 THEN now() END,
@@ -480,7 +487,6 @@ async def save_sheet(
         final,
         weighted_total,
     )
-    assert record is not None
     return record["version"], record["updated_at"]
 
 

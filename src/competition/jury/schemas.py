@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from competition.structs import Request, Response
+from competition.text import Email, Line, Text
 
 ConflictType = Literal[
     "employee",
@@ -21,16 +22,15 @@ ConflictType = Literal[
     "family",
     "other",
 ]
-Email = Annotated[
-    str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-]
-Note = Annotated[str, msgspec.Meta(max_length=1000)]
+Note = Annotated[Text, msgspec.Meta(max_length=1000)]
+# A category slug or criterion key; the service checks that it exists in the competition.
+Key = Annotated[Line, msgspec.Meta(max_length=63)]
 
 
 class JurorInvite(Request):
     email: Email
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    expertise: Annotated[list[str], msgspec.Meta(max_length=50)] = msgspec.field(
+    name: Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
+    expertise: Annotated[list[Key], msgspec.Meta(max_length=50)] = msgspec.field(
         default_factory=list
     )
     max_load: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
@@ -73,10 +73,10 @@ InvitationAccountState = Literal["new", "existing", "unclaimed", "signed_in"]
 
 
 class AcceptInvitation(Request):
-    token: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    token: Annotated[Line, msgspec.Meta(min_length=1, max_length=2000)]
     password: (
         Annotated[
-            str,
+            Line,
             msgspec.Meta(
                 min_length=10,
                 max_length=256,
@@ -128,7 +128,7 @@ class ConflictIn(Request):
 
     type: ConflictType
     company_id: uuid.UUID | None = None
-    company: Annotated[str, msgspec.Meta(min_length=2, max_length=200)] | None = None
+    company: Annotated[Line, msgspec.Meta(min_length=2, max_length=200)] | None = None
     note: Note | None = None
 
 
@@ -258,9 +258,9 @@ class AssignmentDetail(Response):
 
 
 class ScoreBody(Request):
-    scores: Annotated[dict[str, float], msgspec.Meta(max_length=50)]
+    scores: Annotated[dict[Key, float], msgspec.Meta(max_length=50)]
     final: bool
-    comment: Annotated[str, msgspec.Meta(max_length=20_000)] | None = None
+    comment: Annotated[Text, msgspec.Meta(max_length=20_000)] | None = None
 
 
 class RemindersQueued(Response):

@@ -390,23 +390,22 @@ async def put_my_conflicts(
     problems: list[FieldError] = []
     resolved: list[tuple[uuid.UUID, schemas.ConflictIn]] = []
     for i, item in enumerate(data.conflicts):
-        if (item.company_id is None) == (item.company is None):
-            problems.append(FieldError(f"conflicts[{i}]", "Entweder company_id oder company."))
-        elif item.company_id is not None:
+        if item.company_id is not None and item.company is None:
             if competition.blind_judging or item.company_id not in known:
                 problems.append(
                     FieldError(f"conflicts[{i}].company_id", "Unbekanntes Unternehmen.")
                 )
             else:
                 resolved.append((item.company_id, item))
-        else:
-            assert item.company is not None
+        elif item.company is not None and item.company_id is None:
             # No match is not an error: the answer must not reveal who takes part.
             resolved += [
                 (cid, item)
                 for cid, name, site, domains in companies
                 if _matches(item.company, name, site, domains)
             ]
+        else:
+            problems.append(FieldError(f"conflicts[{i}]", "Entweder company_id oder company."))
     if problems:
         raise Invalid("Die Angaben sind ungültig.", fields=problems)
     await queries.delete_juror_declared_conflicts(conn, juror_id=juror.id)
@@ -721,7 +720,8 @@ async def on_deployed(conn: asyncpg.Connection, services: Services, event: Event
     if run is None:
         return
     competition = await competition_queries.get_competition(conn, competition_id=run.competition_id)
-    assert competition is not None
+    if competition is None:
+        return
     for juror_id, count in await queries.new_assignments_by_juror(conn, run_id=run.id):
         juror = await queries.get_juror(conn, juror_id=juror_id)
         if juror is None or juror.account_id is None:
@@ -755,7 +755,8 @@ async def on_invited(conn: asyncpg.Connection, services: Services, event: EventR
     competition = await competition_queries.get_competition(
         conn, competition_id=juror.competition_id
     )
-    assert competition is not None
+    if competition is None:
+        return
     account = await account_queries.get_account_by_email(conn, email=juror.email)
     locale = account.locale if account else "de"
     token = _invitation_token(settings, juror)
@@ -799,8 +800,7 @@ async def _own_assignment(
 
 
 def _require_visible(competition: CompetitionRow | None) -> CompetitionRow:
-    assert competition is not None
-    if competition.phase not in VISIBLE_PHASES:
+    if competition is None or competition.phase not in VISIBLE_PHASES:
         raise NotFound("Zuteilung nicht gefunden.")
     return competition
 
@@ -861,7 +861,8 @@ async def my_assignments(
         if competition is None or competition.phase not in VISIBLE_PHASES:
             continue
         entry = await entry_queries.get_entry(conn, entry_id=row.entry_id)
-        assert entry is not None
+        if entry is None:
+            continue
         items.append(
             schemas.AssignmentItem(
                 id=row.id,
@@ -892,7 +893,8 @@ async def assignment_detail(
 ) -> schemas.AssignmentDetail:
     row, competition = await _assignment_for(conn, principal, assignment_id)
     entry = await entry_queries.get_entry(conn, entry_id=row.entry_id)
-    assert entry is not None
+    if entry is None:
+        raise NotFound("Zuteilung nicht gefunden.")
     criteria = await competition_queries.list_criteria(conn, competition_id=competition.id)
     files = [
         a
@@ -902,10 +904,10 @@ async def assignment_detail(
     company = None
     if not competition.blind_judging:
         record = await company_queries.get_company(conn, company_id=entry.company_id)
-        assert record is not None
-        company = schemas.CompanyForJuror(
-            name=record.name, city=record.city, website=record.website
-        )
+        if record is not None:
+            company = schemas.CompanyForJuror(
+                name=record.name, city=record.city, website=record.website
+            )
     return schemas.AssignmentDetail(
         id=row.id,
         competition_id=competition.id,
@@ -955,6 +957,8 @@ async def save_score(
     if competition.phase != "judging":
         raise Conflict("Bewertet wird nur in der Phase „Jurybewertung“.", code="not_judging")
     sheet = await queries.lock_sheet(conn, assignment_id=assignment_id)
+    if sheet is None:
+        raise NotFound("Zuteilung nicht gefunden.")
     if sheet["status"] == "final":
         raise Conflict("Dieser Bewertungsbogen ist abgeschlossen und gesperrt.", code="sheet_final")
     if if_match is not None and if_match != sheet["version"]:

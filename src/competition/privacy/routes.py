@@ -13,6 +13,7 @@ from competition.auth import Conn, ServicesDep, User
 from competition.privacy import notice, service
 from competition.structs import Request
 from competition.structs import Response as Body
+from competition.text import Line
 
 
 class PrivacyNotice(Body):
@@ -21,7 +22,7 @@ class PrivacyNotice(Body):
 
 
 class DeleteAccount(Request):
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    password: Annotated[Line, msgspec.Meta(min_length=1, max_length=256)]
 
 
 @get("/privacy", tags=["Datenschutz"])

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from competition.structs import Request, Response
+from competition.text import Line, Text
 
 
 class RunCreate(Request):
@@ -54,10 +55,10 @@ class Run(Response):
 
 
 class WinnerIn(Request):
-    category: Annotated[str, msgspec.Meta(min_length=1, max_length=63)]
+    category: Annotated[Line, msgspec.Meta(min_length=1, max_length=63)]
     entry_id: uuid.UUID
     place: Annotated[int, msgspec.Meta(ge=1, le=10)]
-    justification: Annotated[str, msgspec.Meta(min_length=1, max_length=5000)] | None = None
+    justification: Annotated[Text, msgspec.Meta(min_length=1, max_length=5000)] | None = None
 
 
 class WinnersIn(Request):

@@ -63,7 +63,8 @@ async def compute(
 ) -> tuple[aggregate.ScoreTable, aggregate.AggregateResult]:
     """Aggregate the competition's final sheets as they are in the database now."""
     competition = await competition_queries.get_competition(conn, competition_id=competition_id)
-    assert competition is not None
+    if competition is None:
+        raise NotFound("Wettbewerb nicht gefunden.")
     criteria = [
         aggregate.Criterion(key=c.key, weight=c.weight, min=c.min_score, max=c.max_score)
         for c in await competition_queries.list_criteria(conn, competition_id=competition_id)
@@ -293,7 +294,8 @@ async def publish(
     competition = await competition_queries.get_competition(
         conn, competition_id=competition_id, for_update=True
     )
-    assert competition is not None
+    if competition is None:
+        raise NotFound("Wettbewerb nicht gefunden.")
     if competition.phase != "deliberation":
         raise Conflict("Veröffentlicht wird aus der Beratung heraus.", code="wrong_phase")
     rows = await queries.list_winners(conn, competition_id=competition_id)
@@ -332,7 +334,8 @@ async def on_published(conn: asyncpg.Connection, services: Services, event: Even
     assert event.aggregate_id is not None
     settings = services.settings
     competition = await competition_queries.get_competition(conn, competition_id=event.aggregate_id)
-    assert competition is not None
+    if competition is None:
+        return
     url = f"{settings.public_url.rstrip('/')}/wettbewerbe/{competition.slug}/sieger"
     for r in await queries.entrant_accounts(conn, competition_id=competition.id):
         await queue_email(
@@ -428,10 +431,8 @@ async def export_csv(
     competition = await competitions.require_organiser(conn, principal, competition_id)
     run_id = await queries.reported_run(conn, competition_id=competition.id)
     figures: dict[str, dict[str, Any]] = {}
-    if run_id is not None:
-        run = await queries.get_run(conn, run_id=run_id)
-        assert run is not None
-        assert run.result is not None
+    run = await queries.get_run(conn, run_id=run_id) if run_id is not None else None
+    if run is not None and run.result is not None:  # a finished run always has its result
         for category in run.result["categories"]:
             for r in category["ranking"]:
                 figures[r["entry_id"]] = r

@@ -13,7 +13,7 @@ import redis.exceptions
 from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.static_files import create_static_files_router
 
 from competition.errors import AppError
@@ -45,6 +45,8 @@ def router() -> Router:
         exception_handlers={
             LoginRequired: errors.login_required,
             AppError: errors.app_error,
+            # Parameters of pages (`?seite=`) that fail their type: a page, not the API's JSON.
+            ValidationException: errors.invalid_parameter,
             HTTPException: errors.http_error,
             StorageUnavailable: errors.unavailable,
             redis.exceptions.ConnectionError: errors.unavailable,

@@ -19,7 +19,7 @@ from competition.accounts import schemas, service, sessions
 from competition.auth import ServicesDep
 from competition.errors import AppError
 from competition.web import forms
-from competition.web.rendering import UI, UIDep, safe_next
+from competition.web.rendering import UI, Notice, UIDep, safe_next
 
 
 def client_of(request: Request[Any, Any, Any], services: ServicesDep) -> str:
@@ -32,7 +32,7 @@ async def start_session(
     account_id: uuid.UUID,
     target: str,
     *,
-    notice: str | None = None,
+    notice: Notice | None = None,
 ) -> Response[Any]:
     """A fresh session id on every login (a planted cookie never becomes a session)."""
     session_id, session = await service.open_session(

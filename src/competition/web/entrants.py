@@ -27,10 +27,10 @@ from competition.competitions.districts import NAMES as DISTRICTS
 from competition.entries import queries as entry_queries
 from competition.entries import schemas as entry_schemas
 from competition.entries import service as entries
-from competition.errors import AppError, PreconditionFailed
+from competition.errors import AppError, NotFound, PreconditionFailed
 from competition.web import forms
 from competition.web import queries as web_queries
-from competition.web.rendering import UI, UIDep, safe_next
+from competition.web.rendering import UI, Notice, UIDep, safe_next
 
 COMPANY_FIELDS = ("name", "street", "postal_code", "city", "district", "employees", "website")
 ENTRY_FIELDS = ("category", "title", "summary", "description")
@@ -62,7 +62,8 @@ async def _company_page(
 ) -> Template:
     role = await companies.require_member(ui.conn, ui.user(), company_id)
     row = await company_queries.get_company(ui.conn, company_id=company_id)
-    assert row is not None
+    if row is None:
+        raise NotFound("Unternehmen nicht gefunden.")
     company = await companies.to_response(ui.conn, row)
     shown = values or {f: str(getattr(company, f) or "") for f in COMPANY_FIELDS}
     shown.setdefault("version", str(company.version))
@@ -97,7 +98,8 @@ async def _editor(
     competition_row = await competition_queries.get_competition(
         ui.conn, competition_id=entry.competition_id
     )
-    assert competition_row is not None
+    if competition_row is None:
+        raise NotFound("Wettbewerb nicht gefunden.")
     competition = await competitions.to_response(ui.conn, competition_row, is_organiser=False)
     shown = values or {f: str(getattr(entry, f)) for f in ENTRY_FIELDS}
     shown.setdefault("version", str(entry.version))
@@ -207,7 +209,8 @@ class EntrantPages(Controller):
             await companies.update(ui.conn, user, company_id, data, if_match=_version(values))
         except PreconditionFailed as exc:
             row = await company_queries.get_company(ui.conn, company_id=company_id)
-            assert row is not None
+            if row is None:
+                raise NotFound("Unternehmen nicht gefunden.") from None
             stored = await companies.to_response(ui.conn, row)
             values["version"] = str(stored.version)
             return await _company_page(
@@ -241,7 +244,7 @@ class EntrantPages(Controller):
             except AppError as exc:
                 problems = forms.from_error(exc, ui.locale)
             else:
-                notice = "member_added" if result.status == "added" else "member_invited"
+                notice: Notice = "member_added" if result.status == "added" else "member_invited"
                 return ui.redirect(f"/unternehmen/{company_id}", notice=notice)
         return await _company_page(ui, company_id, status_code=422, member_problems=problems)
 
@@ -342,7 +345,10 @@ class EntrantPages(Controller):
         """Submit; every member of the company receives a confirmation mail."""
         user = ui.user()
         try:
-            await entries.submit(ui.conn, user, entry_id)
+            # A savepoint: a refused submission keeps nothing it began (the eligibility it
+            # found), as the API's rolled-back transaction does; this page answers instead.
+            async with ui.conn.transaction():
+                await entries.submit(ui.conn, user, entry_id)
         except AppError as exc:
             row, _ = await entries.access(ui.conn, user, entry_id)
             return await ui.render(

@@ -6,13 +6,13 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 
 from competition import errors as api_errors
 from competition.errors import AppError
 from competition.web import i18n
-from competition.web.forms import from_error
+from competition.web.forms import explain, from_error
 from competition.web.i18n import N_
 from competition.web.rendering import LoginRequired, login_path, path_with, request_locale
 
@@ -63,6 +63,14 @@ def app_error(request: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
     if exc.status_code == 401:
         return Redirect(path=login_path(request.url.path), status_code=303)
     return error_page(request, exc.status_code, from_error(exc, request_locale(request)).message)
+
+
+def invalid_parameter(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """A query parameter of a page that is not what the page takes, worded for people."""
+    locale = request_locale(request)
+    found = exc.extra if isinstance(exc.extra, list) else []
+    texts = [explain(str(f.get("message", "")), locale) for f in found if isinstance(f, dict)]
+    return error_page(request, 422, " ".join(texts))
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

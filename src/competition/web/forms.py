@@ -15,6 +15,7 @@ import msgspec
 from litestar.datastructures import FormMultiDict
 
 from competition.errors import AppError
+from competition.text import is_control_message
 from competition.web.i18n import N_, gettext, number
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -60,6 +61,7 @@ ERROR_TEXTS: dict[str, str] = {
     "service_unavailable": N_(
         "Ein Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es gleich erneut."
     ),
+    "control_characters": N_("Die Anfrage enthält unzulässige Steuerzeichen."),
 }
 
 
@@ -108,6 +110,8 @@ def explain(message: str, locale: str, field: str = "") -> str:
         return gettext(locale, "Mindestens %(n)s Zeichen.") % {"n": n}
     if found := _MAX_LENGTH.search(message):
         return gettext(locale, "Höchstens %(n)s Zeichen.") % {"n": found.group(1)}
+    if is_control_message(message):
+        return gettext(locale, "Enthält unzulässige Steuerzeichen.")
     if "matching regex" in message:
         return gettext(locale, FORMAT_HINTS.get(name, N_("Das Format stimmt nicht.")))
     if found := _BOUND.search(message):

@@ -13,7 +13,7 @@ from litestar.response import Template
 
 from competition.auth import ServicesDep
 from competition.competitions import queries as competition_queries
-from competition.errors import AppError, Invalid, PreconditionFailed
+from competition.errors import AppError, Invalid, NotFound, PreconditionFailed
 from competition.jury import confidentiality, schemas, service
 from competition.web import forms
 from competition.web import queries as web_queries
@@ -30,7 +30,8 @@ def _number_text(value: float) -> str:
 
 async def _competition(ui: UI, competition_id: uuid.UUID) -> competition_queries.CompetitionRow:
     row = await competition_queries.get_competition(ui.conn, competition_id=competition_id)
-    assert row is not None  # require_juror has answered 404 for unknown competitions
+    if row is None:
+        raise NotFound("Wettbewerb nicht gefunden.")
     return row
 
 
@@ -43,8 +44,7 @@ async def _conflicts_page(
     problems: forms.Problems | None = None,
 ) -> Template:
     user = ui.user()
-    await service.require_juror(ui.conn, user, competition_id)
-    competition = await _competition(ui, competition_id)
+    _, competition = await service.require_juror(ui.conn, user, competition_id)
     declared = await service.my_conflicts(ui.conn, user, competition_id)
     if values is None:
         values = {"confirmed": "1"} if declared.confirmed_complete else {}
@@ -177,16 +177,19 @@ class JuryPages(Controller):
                 confidentiality_text=confidentiality.TEXT[ui.locale],
             )
         try:
-            accepted = await service.accept(
-                ui.conn,
-                services.redis,
-                services.settings,
-                token=data.token,
-                password=data.password,
-                replace_password=data.replace_password,
-                signed_in_as=ui.principal.account_id if ui.principal else None,
-                accept_confidentiality=True,
-            )
+            # A savepoint: a refused acceptance keeps nothing it began, as the API's rolled-back
+            # transaction does; this page answers instead.
+            async with ui.conn.transaction():
+                accepted = await service.accept(
+                    ui.conn,
+                    services.redis,
+                    services.settings,
+                    token=data.token,
+                    password=data.password,
+                    replace_password=data.replace_password,
+                    signed_in_as=ui.principal.account_id if ui.principal else None,
+                    accept_confidentiality=True,
+                )
         except Invalid as exc:
             problems = forms.from_error(exc, ui.locale)
             return await ui.render(
@@ -249,8 +252,9 @@ class JuryPages(Controller):
     async def save_conflicts(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
         """Save the declaration; once confirmed, the assignments open."""
         user = ui.user()
+        # Jurors of this competition only: how the form is read depends on blind judging.
+        _, competition = await service.require_juror(ui.conn, user, competition_id)
         values = forms.values(await ui.request.form())
-        competition = await _competition(ui, competition_id)
         conflicts: list[dict[str, Any]] = []
         if competition.blind_judging:
             for i in range(BLIND_ROWS):
@@ -326,16 +330,21 @@ class JuryPages(Controller):
             errors["confirm_final"] = ui._(
                 "Bitte bestätigen Sie, dass der Bogen danach nicht mehr geändert werden kann."
             )
-        if errors:
+        # The Struct's own constraints (the comment's length and characters), as in the API.
+        body, problems = forms.convert(
+            schemas.ScoreBody,
+            {"scores": scores, "final": final, "comment": values.get("comment", "")},
+            ui.locale,
+        )
+        if body is None or errors:
             return await _sheet_page(
                 ui,
                 assignment_id,
                 status_code=422,
                 values=values,
-                problems=forms.Problems(fields=errors),
+                problems=forms.Problems(fields=errors | problems),
             )
         try:
-            body = schemas.ScoreBody(scores=scores, final=final, comment=values.get("comment", ""))
             await service.save_score(
                 ui.conn, user, assignment_id, body, if_match=_int(values.get("version"))
             )

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Template
 
 from competition.accounts import queries as account_queries
@@ -45,6 +45,9 @@ CRITERION_ROWS = 6
 AUDIT_PAGE = 50
 OUTBOX_PAGE = 100
 PLACES = (1, 2, 3)
+# Pages of the audit log and the outbox: a page number beyond any real list is a 422, never an
+# offset PostgreSQL cannot hold.
+Page = Annotated[int, Parameter(ge=1, le=100_000, description="Seite, ab 1")]
 
 # The button for each phase change organisers make by hand (publishing has its own page).
 PHASE_ACTIONS: dict[tuple[str, str], str] = {
@@ -463,20 +466,35 @@ class OrganiserPages(Controller):
         values = forms.values(await ui.request.form())
         run = await results.get_run(ui.conn, user, competition_id, run_id)
         picks: list[result_schemas.WinnerIn] = []
+        invalid: dict[str, str] = {}
         for category in run.categories:
             for ranked in category.ranking:
-                place = _int(values.get(f"place_{ranked.entry_id}"))
-                if place is None:
+                place = values.get(f"place_{ranked.entry_id}", "").strip()
+                if not place:
                     continue
                 justification = values.get(f"justification_{ranked.entry_id}", "").strip()
-                picks.append(
-                    result_schemas.WinnerIn(
-                        category=category.category,
-                        entry_id=ranked.entry_id,
-                        place=place,
-                        justification=justification or None,
-                    )
+                # Through the Struct's own constraints (place 1–10, lengths), as the API does.
+                pick, found = forms.convert(
+                    result_schemas.WinnerIn,
+                    {
+                        "category": category.category,
+                        "entry_id": str(ranked.entry_id),
+                        "place": place,
+                        **({"justification": justification} if justification else {}),
+                    },
+                    ui.locale,
                 )
+                invalid |= {f"{name}_{ranked.entry_id}": text for name, text in found.items()}
+                picks += [pick] if pick is not None else []
+        if invalid:
+            return await _result_run_page(
+                ui,
+                competition_id,
+                run_id,
+                status_code=422,
+                values=values,
+                problems=forms.Problems(fields=invalid),
+            )
         try:
             await results.set_winners(
                 ui.conn,
@@ -531,11 +549,11 @@ class OrganiserPages(Controller):
 
     @get("/organisation/{competition_id:uuid}/protokoll")
     async def audit(
-        self, competition_id: FromPath[uuid.UUID], ui: UIDep, seite: FromQuery[int] = 1
+        self, competition_id: FromPath[uuid.UUID], ui: UIDep, seite: Page = 1
     ) -> Template:
         """The competition's audit log, newest first."""
         competition = await _organised(ui, competition_id)
-        page = max(seite, 1)
+        page = seite
         rows = await audit_queries.list_for_competition(
             ui.conn,
             competition_id=competition_id,
@@ -557,13 +575,11 @@ class OrganiserPages(Controller):
         )
 
     @get("/organisation/postausgang")
-    async def outbox(
-        self, ui: UIDep, status: FromQuery[str] = "", seite: FromQuery[int] = 1
-    ) -> Template:
+    async def outbox(self, ui: UIDep, status: FromQuery[str] = "", seite: Page = 1) -> Template:
         """The mail outbox: what was sent, what waits, what failed and why."""
         if not ui.user().is_organiser:
             raise Forbidden("Nur für Organisatoren.")
-        page = max(seite, 1)
+        page = seite
         chosen = status if status in LABELS["mail"] else None
         mails = await web_queries.outbox(
             ui.conn, status=chosen, limit=OUTBOX_PAGE + 1, offset=(page - 1) * OUTBOX_PAGE

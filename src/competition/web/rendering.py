@@ -8,7 +8,7 @@ language chosen with `?lang=` in a cookie.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import urlencode
 
 import asyncpg
@@ -31,8 +31,42 @@ TEMPLATE_DIR: Final = Path(__file__).resolve().parent / "templates"
 NOTICE_COOKIE: Final = "ind_notice"
 YEAR_SECONDS: Final = 365 * 24 * 3600
 
-# One-time notices after a redirect, by key: the cookie carries the key, never text.
-NOTICES: Final[dict[str, str]] = {
+# One-time notices after a redirect, by key: the cookie carries the key, never text. The keys
+# are a type, so that mypy checks every redirect's notice (tests/web: the same set both ways).
+Notice = Literal[
+    "registered",
+    "verified",
+    "logged_in",
+    "logged_out",
+    "reset_requested",
+    "password_changed",
+    "company_created",
+    "company_saved",
+    "member_added",
+    "member_invited",
+    "entry_created",
+    "entry_saved",
+    "entry_submitted",
+    "entry_withdrawn",
+    "attachment_deleted",
+    "invitation_accepted",
+    "invitation_accepted_login",
+    "conflicts_saved",
+    "sheet_saved",
+    "sheet_final",
+    "competition_created",
+    "competition_saved",
+    "phase_changed",
+    "juror_invited",
+    "juror_removed",
+    "conflict_recorded",
+    "reminders_sent",
+    "run_started",
+    "run_deployed",
+    "winners_saved",
+    "published",
+]
+NOTICES: Final[dict[Notice, str]] = {
     "registered": N_(
         "Fast geschafft: Wir haben Ihnen eine E-Mail mit einem Bestätigungslink geschickt."
     ),
@@ -205,7 +239,8 @@ class UI:
     async def render(self, template: str, *, status_code: int = 200, **context: Any) -> Template:
         cookies: list[Cookie] = []
         notice_key = self.request.cookies.get(NOTICE_COOKIE)
-        notice = NOTICES.get(notice_key or "")
+        # The cookie comes back as any string; only the keys above show a text.
+        notice = NOTICES.get(notice_key) if notice_key in NOTICES else None
         if notice_key:
             cookies.append(Cookie(key=NOTICE_COOKIE, value="", max_age=0, path="/"))
         chosen = i18n.pick_locale(self.request.query_params.get("lang"))
@@ -241,9 +276,8 @@ class UI:
             template_name=template, context=base, status_code=status_code, cookies=cookies
         )
 
-    def redirect(self, path: str, *, notice: str | None = None) -> Redirect:
+    def redirect(self, path: str, *, notice: Notice | None = None) -> Redirect:
         """303 See Other after a form, with a one-time notice for the next page."""
-        assert notice is None or notice in NOTICES
         cookies = [Cookie(key=NOTICE_COOKIE, value=notice, path="/", max_age=120, httponly=True)]
         return Redirect(path=path, status_code=303, cookies=cookies if notice else [])
 
