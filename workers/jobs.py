@@ -22,6 +22,7 @@ from competition.db import transaction
 from competition.entries import service as entries
 from competition.events import queries as event_queries
 from competition.events.queries import EventRow
+from competition.jury import conflicts as jury_conflicts
 from competition.jury import service as jury
 from competition.notifications import sender
 from competition.results import service as results
@@ -43,6 +44,8 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
     "juror.invited": (jury.on_invited,),
     "assignment_run.requested": (jury.on_run_requested,),
     "assignments.deployed": (jury.on_deployed,),
+    "conflict.declared_late": (jury_conflicts.on_declared_late,),
+    "assignment.recused": (jury_conflicts.on_recused,),
     "result_run.requested": (results.on_run_requested,),
     "competition.published": (results.on_published,),
 }

@@ -80,6 +80,13 @@ POLICY: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/api/v1/competitions/{competition_id}/jurors/{juror_id}/remove"): ORGANISER,
     ("POST", "/api/v1/competitions/{competition_id}/jury-reminders"): ORGANISER,
     ("POST", "/api/v1/competitions/{competition_id}/conflicts"): ORGANISER,
+    ("DELETE", "/api/v1/competitions/{competition_id}/conflicts/{conflict_id}"): ORGANISER,
+    ("GET", "/api/v1/competitions/{competition_id}/conflict-declarations"): ORGANISER,
+    (
+        "POST",
+        "/api/v1/competitions/{competition_id}/conflict-declarations/{declaration_id}/decision",
+    ): ORGANISER,
+    ("POST", "/api/v1/assignments/{assignment_id}/recuse"): frozenset({"assigned_juror"}),
     ("GET", "/api/v1/competitions/{competition_id}/conflicts/me"): frozenset(
         {"assigned_juror", "conflicted_juror"}
     ),
@@ -165,6 +172,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "scores": {"innovation": 1, "impact": 1},
         "final": True,
     },
+    ("POST", "/api/v1/assignments/{assignment_id}/recuse"): {"reason": "Befangen"},
+    (
+        "POST",
+        "/api/v1/competitions/{competition_id}/conflict-declarations/{declaration_id}/decision",
+    ): {"company_ids": []},
 }
 
 

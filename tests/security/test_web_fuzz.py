@@ -457,6 +457,8 @@ async def candidates(world: World, smtp_server: Any) -> dict[str, list[str]]:
         "assignment_id": [p["assignment_id"]],
         "run_id": [p["run_id"], result],
         "juror_id": [p["juror_id"]],
+        "declaration_id": [p["declaration_id"]],
+        "conflict_id": [p["conflict_id"]],
     }
 
 

@@ -211,6 +211,15 @@ async def build_world(
         "juror_id": juror_ids["conflicted_juror"],
         "token_id": entrant_a_token_id,
     }
+    async with pool.acquire() as db:
+        declared = await db.fetchrow(
+            """SELECT d.id AS declaration_id, x.id AS conflict_id
+               FROM conflict_declaration d JOIN conflict x ON x.juror_id = d.juror_id
+               WHERE d.juror_id = $1""",
+            juror_ids["conflicted_juror"],
+        )
+    assert declared is not None
+    params |= {k: str(v) for k, v in dict(declared).items()}
     return World(
         tokens=tokens,
         params=params,

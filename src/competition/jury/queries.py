@@ -28,6 +28,7 @@ class JurorRow(Row, frozen=True):
 
 
 class ConflictRow(Row, frozen=True):
+    id: uuid.UUID
     juror_id: uuid.UUID
     company_id: uuid.UUID
     company_name: str
@@ -35,6 +36,21 @@ class ConflictRow(Row, frozen=True):
     note: str | None
     declared_as: str | None
     source: str
+
+
+class DeclarationRow(Row, frozen=True):
+    id: uuid.UUID
+    juror_id: uuid.UUID
+    juror_name: str
+    position: int
+    company_id: uuid.UUID | None
+    company_name: str | None
+    declared_as: str | None
+    type: str
+    note: str | None
+    status: str
+    matched_company_ids: list[uuid.UUID]
+    created_at: datetime
 
 
 class RunRow(Row, frozen=True):
@@ -84,8 +100,9 @@ _RUN = (
 _ASSIGNMENT = """
     a.id, a.competition_id, a.juror_id, a.entry_id, j.account_id, j.status AS juror_status,
     j.conflicts_confirmed_at, j.confidentiality_accepted_at, e.company_id,
-    EXISTS (SELECT 1 FROM juror_company_conflict x WHERE x.juror_id = a.juror_id
-            AND x.company_id = e.company_id) AS conflicted,
+    (a.recused_at IS NOT NULL
+     OR EXISTS (SELECT 1 FROM juror_company_conflict x WHERE x.juror_id = a.juror_id
+                AND x.company_id = e.company_id)) AS conflicted,
     s.status AS sheet_status, s.version AS sheet_version, s.scores, s.comment, s.weighted_total,
     s.updated_at AS sheet_updated_at
     FROM assignment a
@@ -214,7 +231,7 @@ async def list_conflicts(
     conn: asyncpg.Connection, *, competition_id: uuid.UUID
 ) -> list[ConflictRow]:
     rows = await conn.fetch(
-        """SELECT x.juror_id, x.company_id, c.name AS company_name, x.type, x.note,
+        """SELECT x.id, x.juror_id, x.company_id, c.name AS company_name, x.type, x.note,
                   x.declared_as, x.source
            FROM conflict x JOIN juror j ON j.id = x.juror_id JOIN company c ON c.id = x.company_id
            WHERE j.competition_id = $1 ORDER BY x.created_at""",
@@ -237,7 +254,7 @@ async def upsert_conflict(
     await conn.execute(
         """INSERT INTO conflict (juror_id, company_id, type, note, declared_as, source, created_by)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (juror_id, company_id)
+           ON CONFLICT (juror_id, company_id, source)
            DO UPDATE SET type = EXCLUDED.type, note = EXCLUDED.note,
                          declared_as = coalesce(EXCLUDED.declared_as, conflict.declared_as)""",
         juror_id,
@@ -253,6 +270,190 @@ async def upsert_conflict(
 async def delete_juror_declared_conflicts(conn: asyncpg.Connection, *, juror_id: uuid.UUID) -> None:
     """A new declaration replaces the juror's own; conflicts organisers recorded stay."""
     await conn.execute("DELETE FROM conflict WHERE juror_id = $1 AND source = 'juror'", juror_id)
+
+
+async def delete_recorded_conflict(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID, conflict_id: uuid.UUID
+) -> ConflictRow | None:
+    """Remove a conflict an organiser recorded; None when there is none by that id."""
+    record = await conn.fetchrow(
+        """DELETE FROM conflict x USING juror j, company c
+           WHERE x.id = $2 AND x.source = 'organiser' AND j.id = x.juror_id
+             AND j.competition_id = $1 AND c.id = x.company_id
+           RETURNING x.id, x.juror_id, x.company_id, c.name AS company_name, x.type, x.note,
+                     x.declared_as, x.source""",
+        competition_id,
+        conflict_id,
+    )
+    return ConflictRow(**dict(record)) if record else None
+
+
+_DECLARATION = """
+    d.id, d.juror_id, j.name AS juror_name, d.position, d.company_id, c.name AS company_name,
+    d.declared_as, d.type, d.note, d.status, d.matched_company_ids, d.created_at
+    FROM conflict_declaration d JOIN juror j ON j.id = d.juror_id
+    LEFT JOIN company c ON c.id = d.company_id
+"""
+
+
+async def list_declarations(
+    conn: asyncpg.Connection,
+    *,
+    competition_id: uuid.UUID,
+    juror_id: uuid.UUID | None = None,
+    statuses: list[str] | None = None,
+) -> list[DeclarationRow]:
+    rows = await conn.fetch(
+        f"""SELECT {_DECLARATION}
+            WHERE j.competition_id = $1 AND ($2::uuid IS NULL OR d.juror_id = $2)
+              AND ($3::text[] IS NULL OR d.status = ANY($3))
+            ORDER BY j.name, d.juror_id, d.position""",
+        competition_id,
+        juror_id,
+        statuses,
+    )
+    return [DeclarationRow(**dict(r)) for r in rows]
+
+
+async def get_declaration(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID, declaration_id: uuid.UUID
+) -> DeclarationRow | None:
+    record = await conn.fetchrow(
+        f"""SELECT {_DECLARATION} WHERE j.competition_id = $1 AND d.id = $2
+            FOR UPDATE OF d""",
+        competition_id,
+        declaration_id,
+    )
+    return DeclarationRow(**dict(record)) if record else None
+
+
+async def delete_open_declarations(conn: asyncpg.Connection, *, juror_id: uuid.UUID) -> None:
+    """Before deployment a juror's new declaration replaces their previous one; what an
+    organiser has already decided (resolved, dismissed) stays."""
+    await conn.execute(
+        """DELETE FROM conflict_declaration
+           WHERE juror_id = $1 AND status IN ('matched', 'unmatched')""",
+        juror_id,
+    )
+
+
+async def insert_declaration(
+    conn: asyncpg.Connection,
+    *,
+    juror_id: uuid.UUID,
+    position: int,
+    company_id: uuid.UUID | None,
+    declared_as: str | None,
+    type: str,
+    note: str | None,
+    status: str,
+    matched_company_ids: list[uuid.UUID],
+) -> None:
+    await conn.execute(
+        """INSERT INTO conflict_declaration (juror_id, position, company_id, declared_as, type,
+                                             note, status, matched_company_ids)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        juror_id,
+        position,
+        company_id,
+        declared_as,
+        type,
+        note,
+        status,
+        matched_company_ids,
+    )
+
+
+async def decide_declaration(
+    conn: asyncpg.Connection, *, declaration_id: uuid.UUID, status: str, decided_by: uuid.UUID
+) -> None:
+    await conn.execute(
+        """UPDATE conflict_declaration SET status = $2, resolved_by = $3, resolved_at = now()
+           WHERE id = $1""",
+        declaration_id,
+        status,
+        decided_by,
+    )
+
+
+async def open_declarations(conn: asyncpg.Connection, *, competition_id: uuid.UUID) -> int:
+    """Declarations an organiser still has to decide (unmatched, or made after deployment)."""
+    found: int = await conn.fetchval(
+        """SELECT count(*) FROM conflict_declaration d JOIN juror j ON j.id = d.juror_id
+           WHERE j.competition_id = $1 AND j.status = 'active'
+             AND d.status IN ('unmatched', 'pending')""",
+        competition_id,
+    )
+    return found
+
+
+async def deployed(conn: asyncpg.Connection, *, competition_id: uuid.UUID) -> bool:
+    found: bool = await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM assignment_run
+                          WHERE competition_id = $1 AND status = 'deployed')""",
+        competition_id,
+    )
+    return found
+
+
+async def withdraw_assignments(
+    conn: asyncpg.Connection, *, juror_id: uuid.UUID, company_id: uuid.UUID
+) -> int:
+    """A conflict now stands: the juror's assignments to that company's entries are void,
+    unless already scored for good (results decide about those)."""
+    result: str = await conn.execute(
+        """DELETE FROM assignment a USING entry e
+           WHERE a.entry_id = e.id AND a.juror_id = $1 AND e.company_id = $2
+             AND a.recused_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM score_sheet s
+                             WHERE s.assignment_id = a.id AND s.status = 'final')""",
+        juror_id,
+        company_id,
+    )
+    return int(result.rsplit(" ", 1)[1])
+
+
+async def recuse(
+    conn: asyncpg.Connection, *, assignment_id: uuid.UUID, reason: str
+) -> datetime | None:
+    recused_at: datetime | None = await conn.fetchval(
+        """UPDATE assignment SET recused_at = now(), recusal_reason = $2
+           WHERE id = $1 AND recused_at IS NULL RETURNING recused_at""",
+        assignment_id,
+        reason,
+    )
+    return recused_at
+
+
+class OrganiserContact(Row, frozen=True):
+    id: uuid.UUID
+    email: str
+    name: str
+    locale: str
+
+
+async def organisers_of(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID
+) -> list[OrganiserContact]:
+    rows = await conn.fetch(
+        """SELECT a.id, a.email, a.name, a.locale
+           FROM competition_organiser o JOIN account a ON a.id = o.account_id
+           WHERE o.competition_id = $1 AND a.deleted_at IS NULL ORDER BY a.email""",
+        competition_id,
+    )
+    return [OrganiserContact(**dict(r)) for r in rows]
+
+
+async def assignment_juror(
+    conn: asyncpg.Connection, *, assignment_id: uuid.UUID
+) -> tuple[uuid.UUID, str] | None:
+    """(competition, juror name) of an assignment."""
+    record = await conn.fetchrow(
+        """SELECT a.competition_id, j.name FROM assignment a JOIN juror j ON j.id = a.juror_id
+           WHERE a.id = $1""",
+        assignment_id,
+    )
+    return (record["competition_id"], record["name"]) if record else None
 
 
 async def participating_companies(
@@ -352,6 +553,18 @@ async def assignable_entries(
     return [(r["id"], r["slug"], r["company_id"]) for r in rows]
 
 
+async def recused_pairs(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(juror, entry) a juror recused from: never to be assigned to them again."""
+    rows = await conn.fetch(
+        """SELECT juror_id, entry_id FROM assignment
+           WHERE competition_id = $1 AND recused_at IS NOT NULL""",
+        competition_id,
+    )
+    return [(r["juror_id"], r["entry_id"]) for r in rows]
+
+
 async def existing_pairs(
     conn: asyncpg.Connection, *, competition_id: uuid.UUID
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
@@ -359,7 +572,7 @@ async def existing_pairs(
     (final sheet) of jurors who left since — a finished review is no gap to fill."""
     rows = await conn.fetch(
         """SELECT a.juror_id, a.entry_id FROM assignment a JOIN juror j ON j.id = a.juror_id
-           WHERE a.competition_id = $1
+           WHERE a.competition_id = $1 AND a.recused_at IS NULL
              AND (j.status = 'active' OR EXISTS (
                  SELECT 1 FROM score_sheet s
                  WHERE s.assignment_id = a.id AND s.status = 'final'))""",

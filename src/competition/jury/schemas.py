@@ -43,11 +43,60 @@ class SuggestedConflict(Response):
 
 
 class ConflictOut(Response):
+    # The conflict's id for organisers (to remove one they recorded); None for jurors.
+    id: uuid.UUID | None
     company_id: uuid.UUID | None
+    # Jurors see what they typed; in blind competitions nothing an organiser recorded.
     company_name: str | None
     type: str
     note: str | None
     source: str
+    # Declared after the assignment was deployed: an organiser decides about it.
+    pending_review: bool = False
+
+
+class CandidateOut(Response):
+    company_id: uuid.UUID
+    name: str
+    score: float
+
+
+DeclarationStatus = Literal["matched", "unmatched", "pending", "resolved", "dismissed"]
+
+
+class DeclarationOut(Response):
+    """A juror's declaration as typed, for organisers: what it matched, and for open ones
+    (unmatched, or made after deployment) the companies it may mean."""
+
+    id: uuid.UUID
+    juror_id: uuid.UUID
+    juror_name: str
+    declared_as: str | None
+    company_id: uuid.UUID | None
+    company_name: str | None
+    type: str
+    note: str | None
+    status: DeclarationStatus
+    matched: list[CompanyChoice]
+    candidates: list[CandidateOut]
+    created_at: datetime
+
+
+class DeclarationDecision(Request):
+    """The companies an open declaration means (the conflicts then stand), or none: it names
+    no one taking part."""
+
+    company_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=20)]
+
+
+class Recusal(Request):
+    reason: Annotated[Text, msgspec.Meta(min_length=3, max_length=1000)]
+
+
+class Recused(Response):
+    id: uuid.UUID
+    status: Literal["recused"]
+    recused_at: datetime
 
 
 class Juror(Response):

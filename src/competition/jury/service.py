@@ -48,7 +48,7 @@ from competition.errors import (
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.jury import assignment as solver
-from competition.jury import confidentiality, queries, schemas
+from competition.jury import confidentiality, conflicts, queries, schemas
 from competition.jury.queries import AssignmentRow, JurorRow
 from competition.localization import BERLIN
 from competition.notifications.service import queue_email
@@ -297,6 +297,7 @@ async def list_jurors(
 
 def _conflict_out(c: queries.ConflictRow, *, blind: bool) -> schemas.ConflictOut:
     return schemas.ConflictOut(
+        id=c.id,
         company_id=None if blind else c.company_id,
         company_name=c.declared_as if blind else c.company_name,
         type=c.type,
@@ -343,173 +344,6 @@ async def require_juror(
     if competition is None or juror is None:
         raise NotFound("Keine Jurytätigkeit in diesem Wettbewerb.")
     return juror, competition
-
-
-async def my_conflicts(
-    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
-) -> schemas.MyConflictsOut:
-    juror, competition = await require_juror(conn, principal, competition_id)
-    blind = competition.blind_judging
-    mine = [
-        c
-        for c in await queries.list_conflicts(conn, competition_id=competition_id)
-        if c.juror_id == juror.id
-    ]
-    companies = (
-        None
-        if blind
-        else await queries.participating_companies(conn, competition_id=competition_id)
-    )
-    return schemas.MyConflictsOut(
-        conflicts=[_conflict_out(c, blind=blind) for c in mine],
-        confirmed_complete=juror.conflicts_confirmed_at is not None,
-        companies=None
-        if companies is None
-        else [schemas.CompanyChoice(id=i, name=n) for i, n, _, _ in companies],
-        suggested=None if companies is None else suggestions(juror.email, companies),
-    )
-
-
-def _matches(text: str, name: str, website: str | None, member_domains: list[str]) -> bool:
-    """A juror's free-text naming of a company: its name, web domain or e-mail domain."""
-    needle = " ".join(text.lower().split())
-    if needle in (" ".join(name.lower().split()), _domain(website)):
-        return True
-    return needle.removeprefix("@") in {d.lower() for d in member_domains}
-
-
-async def put_my_conflicts(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    competition_id: uuid.UUID,
-    data: schemas.MyConflicts,
-) -> schemas.MyConflictsOut:
-    juror, competition = await require_juror(conn, principal, competition_id)
-    companies = await queries.participating_companies(conn, competition_id=competition_id)
-    known = {c[0] for c in companies}
-    problems: list[FieldError] = []
-    resolved: list[tuple[uuid.UUID, schemas.ConflictIn]] = []
-    for i, item in enumerate(data.conflicts):
-        if item.company_id is not None and item.company is None:
-            if competition.blind_judging or item.company_id not in known:
-                problems.append(
-                    FieldError(f"conflicts[{i}].company_id", "Unbekanntes Unternehmen.")
-                )
-            else:
-                resolved.append((item.company_id, item))
-        elif item.company is not None and item.company_id is None:
-            # No match is not an error: the answer must not reveal who takes part.
-            resolved += [
-                (cid, item)
-                for cid, name, site, domains in companies
-                if _matches(item.company, name, site, domains)
-            ]
-        else:
-            problems.append(FieldError(f"conflicts[{i}]", "Entweder company_id oder company."))
-    if problems:
-        raise Invalid("Die Angaben sind ungültig.", fields=problems)
-    await queries.delete_juror_declared_conflicts(conn, juror_id=juror.id)
-    for company_id, item in resolved:
-        await _add_conflict(
-            conn,
-            juror_id=juror.id,
-            company_id=company_id,
-            type=item.type,
-            note=item.note,
-            declared_as=item.company,
-            source="juror",
-            actor=principal.account_id,
-        )
-    await queries.set_conflicts_confirmed(
-        conn, juror_id=juror.id, confirmed=data.confirmed_complete
-    )
-    await audit.record(
-        conn,
-        actor_id=principal.account_id,
-        action="juror.conflicts_declared",
-        competition_id=competition_id,
-        subject_type="juror",
-        subject_id=juror.id,
-        data={"count": len(data.conflicts), "confirmed_complete": data.confirmed_complete},
-    )
-    out = await my_conflicts(conn, principal, competition_id)
-    if competition.blind_judging:
-        # Echo what the juror wrote, not what it matched.
-        out.conflicts = [
-            schemas.ConflictOut(
-                company_id=None,
-                company_name=item.company,
-                type=item.type,
-                note=item.note,
-                source="juror",
-            )
-            for item in data.conflicts
-        ] + [c for c in out.conflicts if c.source == "organiser"]
-    return out
-
-
-async def _add_conflict(
-    conn: asyncpg.Connection,
-    *,
-    juror_id: uuid.UUID,
-    company_id: uuid.UUID,
-    type: str,
-    note: str | None,
-    declared_as: str | None,
-    source: str,
-    actor: uuid.UUID,
-) -> None:
-    await queries.upsert_conflict(
-        conn,
-        juror_id=juror_id,
-        company_id=company_id,
-        type=type,
-        note=note,
-        declared_as=declared_as,
-        source=source,
-        created_by=actor,
-    )
-    # An assignment to that company's entries is void now, unless already scored for good.
-    await conn.execute(
-        """DELETE FROM assignment a USING entry e
-           WHERE a.entry_id = e.id AND a.juror_id = $1 AND e.company_id = $2
-             AND NOT EXISTS (SELECT 1 FROM score_sheet s
-                             WHERE s.assignment_id = a.id AND s.status = 'final')""",
-        juror_id,
-        company_id,
-    )
-
-
-async def record_conflict(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    competition_id: uuid.UUID,
-    data: schemas.OrganiserConflict,
-) -> None:
-    await competitions.require_organiser(conn, principal, competition_id)
-    juror = await queries.get_juror(conn, juror_id=data.juror_id)
-    company = await company_queries.get_company(conn, company_id=data.company_id)
-    if juror is None or juror.competition_id != competition_id or company is None:
-        raise NotFound("Jurymitglied oder Unternehmen nicht gefunden.")
-    await _add_conflict(
-        conn,
-        juror_id=juror.id,
-        company_id=company.id,
-        type=data.type,
-        note=data.note,
-        declared_as=None,
-        source="organiser",
-        actor=principal.account_id,
-    )
-    await audit.record(
-        conn,
-        actor_id=principal.account_id,
-        action="conflict.recorded",
-        competition_id=competition_id,
-        subject_type="juror",
-        subject_id=juror.id,
-        data={"company_id": str(company.id), "type": data.type},
-    )
 
 
 # --- Assignment runs -----------------------------------------------------------------------
@@ -564,6 +398,7 @@ async def _problem(
     # they already did, so the solver gives them nothing new.
     finished = Counter(j for j, e in existing if j not in active and e in entry_ids)
     conflicts = await queries.list_conflicts(conn, competition_id=competition_id)
+    recused = await queries.recused_pairs(conn, competition_id=competition_id)
     by_company: dict[uuid.UUID, list[uuid.UUID]] = {}
     for entry_id, _, company_id in entries:
         by_company.setdefault(company_id, []).append(entry_id)
@@ -581,7 +416,8 @@ async def _problem(
         reviews_per_entry=reviews,
         conflicts=frozenset(
             (str(c.juror_id), str(e)) for c in conflicts for e in by_company.get(c.company_id, [])
-        ),
+        )
+        | frozenset((str(j), str(e)) for j, e in recused if e in entry_ids),
         existing=frozenset((str(j), str(e)) for j, e in existing if e in entry_ids),
         seed=seed,
     )
@@ -675,6 +511,7 @@ async def deploy(
         return schemas.Deployed(id=run.id, status=run.status, created=0)
     if run.status != "done" or run.proposal is None or run.report is None:
         raise Conflict("Dieser Lauf hat keinen Vorschlag zum Übernehmen.", code="not_deployable")
+    await conflicts.require_decided(conn, competition_id)
     # Serialise deployments of one competition, then check nothing moved since the run.
     await conn.execute("SELECT 1 FROM competition WHERE id = $1 FOR UPDATE", competition_id)
     current = await queries.existing_pairs(conn, competition_id=competition_id)
@@ -783,7 +620,7 @@ def _criteria(rows: list[competition_queries.CriterionRow]) -> list[Criterion]:
     return [Criterion(key=c.key, weight=c.weight, min=c.min_score, max=c.max_score) for c in rows]
 
 
-async def _own_assignment(
+async def own_assignment(
     conn: asyncpg.Connection, principal: Principal, assignment_id: uuid.UUID
 ) -> AssignmentRow:
     """The caller's own assignment, declarations made. Conflicted or foreign: 404."""
@@ -809,7 +646,7 @@ async def _assignment_for(
     conn: asyncpg.Connection, principal: Principal, assignment_id: uuid.UUID
 ) -> tuple[AssignmentRow, CompetitionRow]:
     """The caller's own assignment, if they may open it now. Conflicted or foreign: 404."""
-    row = await _own_assignment(conn, principal, assignment_id)
+    row = await own_assignment(conn, principal, assignment_id)
     competition = await competition_queries.get_competition(conn, competition_id=row.competition_id)
     return row, _require_visible(competition)
 
@@ -947,7 +784,7 @@ async def save_score(
     *,
     if_match: int | None,
 ) -> schemas.Sheet:
-    row = await _own_assignment(conn, principal, assignment_id)
+    row = await own_assignment(conn, principal, assignment_id)
     # Competition and criteria in one round trip: saves come in bursts (docs/benchmarks.md).
     found = await competition_queries.get_competition_with_criteria(
         conn, competition_id=row.competition_id

@@ -15,6 +15,7 @@ from competition.auth import ServicesDep
 from competition.competitions import queries as competition_queries
 from competition.errors import AppError, Invalid, NotFound, PreconditionFailed
 from competition.jury import confidentiality, schemas, service
+from competition.jury import conflicts as jury_conflicts
 from competition.web import forms
 from competition.web import queries as web_queries
 from competition.web.accounts import start_session
@@ -45,7 +46,7 @@ async def _conflicts_page(
 ) -> Template:
     user = ui.user()
     _, competition = await service.require_juror(ui.conn, user, competition_id)
-    declared = await service.my_conflicts(ui.conn, user, competition_id)
+    declared = await jury_conflicts.my_conflicts(ui.conn, user, competition_id)
     if values is None:
         values = {"confirmed": "1"} if declared.confirmed_complete else {}
         own = [c for c in declared.conflicts if c.source == "juror"]
@@ -283,7 +284,7 @@ class JuryPages(Controller):
             data = msgspec.convert(
                 {"conflicts": conflicts, "confirmed_complete": confirmed}, schemas.MyConflicts
             )
-            await service.put_my_conflicts(ui.conn, user, competition_id, data)
+            await jury_conflicts.put_my_conflicts(ui.conn, user, competition_id, data)
         except msgspec.ValidationError as exc:
             return await _conflicts_page(
                 ui,
@@ -308,6 +309,22 @@ class JuryPages(Controller):
     async def sheet(self, assignment_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
         """The entry as the juror may see it, its attachments and the score sheet."""
         return await _sheet_page(ui, assignment_id)
+
+    @post("/jury/bewertung/{assignment_id:uuid}/befangen")
+    async def recuse(self, assignment_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
+        """Recuse from this entry; the organisers reassign it."""
+        user = ui.user()
+        values = forms.values(await ui.request.form())
+        data, errors = forms.convert(
+            schemas.Recusal, {"reason": values.get("reason", "").strip()}, ui.locale
+        )
+        if data is None:
+            return await _sheet_page(
+                ui, assignment_id, status_code=422, problems=forms.Problems(fields=errors)
+            )
+        detail = await service.assignment_detail(ui.conn, user, assignment_id)
+        await jury_conflicts.recuse(ui.conn, user, assignment_id, data)
+        return ui.redirect(f"/jury/{detail.competition_id}", notice="recused")
 
     @post("/jury/bewertung/{assignment_id:uuid}")
     async def save_sheet(self, assignment_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:

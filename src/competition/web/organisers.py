@@ -29,6 +29,7 @@ from competition.competitions.districts import SUEDWESTSACHSEN
 from competition.entries import queries as entry_queries
 from competition.entries import service as entries
 from competition.errors import AppError, Forbidden, PreconditionFailed
+from competition.jury import conflicts as jury_conflicts
 from competition.jury import queries as jury_queries
 from competition.jury import schemas as jury_schemas
 from competition.jury import service as jury
@@ -119,6 +120,9 @@ def _setup_data(
         "tie_break": tie_break or None,
     }
     return data, problems
+
+
+NO_COMPANY_CHOSEN = N_("Bitte wählen Sie mindestens ein Unternehmen oder verwerfen Sie die Angabe.")
 
 
 class OrganiserPages(Controller):
@@ -322,6 +326,57 @@ class OrganiserPages(Controller):
             ui, competition_id, status_code=422, values=values, problems=problems
         )
 
+    @post("/organisation/{competition_id:uuid}/jury/angaben/{declaration_id:uuid}")
+    async def decide_declaration(
+        self, competition_id: FromPath[uuid.UUID], declaration_id: FromPath[uuid.UUID], ui: UIDep
+    ) -> Response[Any]:
+        """Link a juror's open declaration to companies, or dismiss it."""
+        form = await ui.request.form()
+        chosen: list[str] = []
+        if form.get("action") != "dismiss":
+            chosen = [str(v) for v in form.getall("company_id", [])]
+            if form.get("other_company_id"):
+                chosen.append(str(form.get("other_company_id")))
+            if not chosen:
+                return await _jury_page(
+                    ui,
+                    competition_id,
+                    status_code=422,
+                    problems=forms.Problems(message=ui._(NO_COMPANY_CHOSEN)),
+                )
+        body, errors = forms.convert(
+            jury_schemas.DeclarationDecision, {"company_ids": sorted(set(chosen))}, ui.locale
+        )
+        problems = forms.Problems(fields=errors)
+        if body is not None:
+            try:
+                await jury_conflicts.decide(
+                    ui.conn, ui.user(), competition_id, declaration_id, body
+                )
+            except AppError as exc:
+                problems = forms.from_error(exc, ui.locale)
+            else:
+                return ui.redirect(
+                    f"/organisation/{competition_id}/jury", notice="declaration_decided"
+                )
+        return await _jury_page(ui, competition_id, status_code=422, problems=problems)
+
+    @post("/organisation/{competition_id:uuid}/jury/konflikt/{conflict_id:uuid}/entfernen")
+    async def remove_conflict(
+        self, competition_id: FromPath[uuid.UUID], conflict_id: FromPath[uuid.UUID], ui: UIDep
+    ) -> Response[Any]:
+        """Remove a conflict the organisation recorded."""
+        try:
+            await jury_conflicts.remove_conflict(ui.conn, ui.user(), competition_id, conflict_id)
+        except AppError as exc:
+            return await _jury_page(
+                ui,
+                competition_id,
+                status_code=exc.status_code,
+                problems=forms.from_error(exc, ui.locale),
+            )
+        return ui.redirect(f"/organisation/{competition_id}/jury", notice="conflict_removed")
+
     @post("/organisation/{competition_id:uuid}/jury/konflikt")
     async def record_conflict(
         self, competition_id: FromPath[uuid.UUID], ui: UIDep
@@ -339,7 +394,7 @@ class OrganiserPages(Controller):
         problems = forms.Problems(fields={"conflict_" + k: v for k, v in errors.items()})
         if body is not None:
             try:
-                await jury.record_conflict(ui.conn, user, competition_id, body)
+                await jury_conflicts.record_conflict(ui.conn, user, competition_id, body)
             except AppError as exc:
                 problems = forms.from_error(exc, ui.locale)
             else:
@@ -720,6 +775,9 @@ async def _jury_page(
         status_code=status_code,
         competition=competition,
         jurors=await jury.list_jurors(ui.conn, ui.user(), competition_id),
+        open_declarations=await jury_conflicts.declarations(
+            ui.conn, ui.user(), competition_id, ["unmatched", "pending"]
+        ),
         companies=[
             (c[0], c[1])
             for c in await jury_queries.participating_companies(

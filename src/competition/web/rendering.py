@@ -60,6 +60,9 @@ Notice = Literal[
     "juror_invited",
     "juror_removed",
     "conflict_recorded",
+    "conflict_removed",
+    "declaration_decided",
+    "recused",
     "reminders_sent",
     "run_started",
     "run_deployed",
@@ -101,6 +104,11 @@ NOTICES: Final[dict[Notice, str]] = {
     "juror_invited": N_("Die Einladung in die Jury ist verschickt."),
     "juror_removed": N_("Das Jurymitglied ist entfernt; offene Zuteilungen sind freigegeben."),
     "conflict_recorded": N_("Der Interessenkonflikt ist eingetragen."),
+    "conflict_removed": N_("Der Interessenkonflikt ist entfernt."),
+    "declaration_decided": N_("Die Angabe ist entschieden."),
+    "recused": N_(
+        "Sie haben sich für befangen erklärt. Die Organisation teilt den Beitrag neu zu."
+    ),
     "reminders_sent": N_("Erinnerungen an Jurymitglieder mit offenen Bögen sind unterwegs."),
     "run_started": N_("Die Berechnung läuft. Diese Seite zeigt das Ergebnis, sobald es da ist."),
     "run_deployed": N_("Die Zuteilung ist übernommen; die Jurymitglieder werden benachrichtigt."),

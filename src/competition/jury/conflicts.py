@@ -1,0 +1,493 @@
+"""Conflicts of interest: what jurors declare, what organisers record, and recusal.
+
+- A juror's declaration is stored as typed (`conflict_declaration`), matched on the server
+  (`name_matching`), and each match becomes a conflict. A free-text name that matches no
+  company waits for an organiser, who links it to a company or dismisses it; an assignment
+  cannot be deployed while one waits. The juror's answer never says what matched, so it
+  reveals nothing about who takes part.
+- Conflicts an organiser recorded are rows of their own: a juror replacing their declaration
+  never removes them; only an organiser does, with an audit entry.
+- After an assignment is deployed, a new company-level declaration changes nothing the juror
+  can see: it waits for an organiser (who is told by mail), so dropping an entry by declaring
+  its company would neither work nor reveal which entry was whose. For a specific entry the
+  juror recuses with a reason: the assignment is withdrawn (kept as evidence, never given to
+  that juror again) and the organisers are told, to reassign by an incremental run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import cast
+
+import asyncpg
+
+from competition.audit import service as audit
+from competition.auth import Principal, Services
+from competition.companies import queries as company_queries
+from competition.competitions import queries as competition_queries
+from competition.competitions import service as competitions
+from competition.errors import Conflict, FieldError, Invalid, NotFound
+from competition.events import service as events
+from competition.events.queries import EventRow
+from competition.jury import name_matching, queries, schemas
+from competition.jury.queries import DeclarationRow
+from competition.notifications.service import queue_email
+
+
+async def _companies(
+    conn: asyncpg.Connection, competition_id: uuid.UUID
+) -> list[name_matching.Company]:
+    return [
+        name_matching.Company(str(i), name, site, domains)
+        for i, name, site, domains in await queries.participating_companies(
+            conn, competition_id=competition_id
+        )
+    ]
+
+
+def _declaration_out(d: DeclarationRow, *, blind: bool) -> schemas.ConflictOut:
+    return schemas.ConflictOut(
+        id=None,
+        company_id=None if blind else d.company_id,
+        company_name=d.declared_as if d.declared_as is not None else d.company_name,
+        type=d.type,
+        note=d.note,
+        source="juror",
+        pending_review=d.status == "pending",
+    )
+
+
+async def my_conflicts(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+) -> schemas.MyConflictsOut:
+    """The juror's declarations as they made them, and (unless blind) the organiser's records."""
+    from competition.jury.service import require_juror, suggestions
+
+    juror, competition = await require_juror(conn, principal, competition_id)
+    blind = competition.blind_judging
+    declared = await queries.list_declarations(
+        conn, competition_id=competition_id, juror_id=juror.id
+    )
+    recorded = [
+        c
+        for c in await queries.list_conflicts(conn, competition_id=competition_id)
+        if c.juror_id == juror.id and c.source == "organiser"
+    ]
+    out = [_declaration_out(d, blind=blind) for d in declared if d.status != "dismissed"]
+    out += [
+        schemas.ConflictOut(
+            id=None,
+            company_id=None if blind else c.company_id,
+            # In blind competitions the name the organiser recorded would say who takes part.
+            company_name=None if blind else c.company_name,
+            type=c.type,
+            note=None if blind else c.note,
+            source="organiser",
+            pending_review=False,
+        )
+        for c in recorded
+    ]
+    companies = (
+        None
+        if blind
+        else await queries.participating_companies(conn, competition_id=competition_id)
+    )
+    return schemas.MyConflictsOut(
+        conflicts=out,
+        confirmed_complete=juror.conflicts_confirmed_at is not None,
+        companies=None
+        if companies is None
+        else [schemas.CompanyChoice(id=i, name=n) for i, n, _, _ in companies],
+        suggested=None if companies is None else suggestions(juror.email, companies),
+    )
+
+
+def _key(company_id: uuid.UUID | None, text: str | None) -> str:
+    return str(company_id) if company_id else name_matching.normalise_name(text or "")
+
+
+async def put_my_conflicts(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    data: schemas.MyConflicts,
+) -> schemas.MyConflictsOut:
+    from competition.jury.service import require_juror
+
+    juror, competition = await require_juror(conn, principal, competition_id)
+    companies = await _companies(conn, competition_id)
+    known = {c.id for c in companies}
+    problems: list[FieldError] = []
+    for i, item in enumerate(data.conflicts):
+        if (item.company_id is None) == (item.company is None):
+            problems.append(FieldError(f"conflicts[{i}]", "Entweder company_id oder company."))
+        elif item.company_id is not None and (
+            competition.blind_judging or str(item.company_id) not in known
+        ):
+            problems.append(FieldError(f"conflicts[{i}].company_id", "Unbekanntes Unternehmen."))
+    if problems:
+        raise Invalid("Die Angaben sind ungültig.", fields=problems)
+    late = await queries.deployed(conn, competition_id=competition_id)
+    previous = await queries.list_declarations(
+        conn, competition_id=competition_id, juror_id=juror.id
+    )
+    if late:
+        # Nothing the juror did before is undone; what is new waits for an organiser.
+        kept = {_key(d.company_id, d.declared_as) for d in previous}
+        position = max((d.position for d in previous), default=-1) + 1
+        added = 0
+        for item in data.conflicts:
+            if _key(item.company_id, item.company) in kept:
+                continue
+            kept.add(_key(item.company_id, item.company))
+            await queries.insert_declaration(
+                conn,
+                juror_id=juror.id,
+                position=position,
+                company_id=item.company_id,
+                declared_as=item.company,
+                type=item.type,
+                note=item.note,
+                status="pending",
+                matched_company_ids=[
+                    uuid.UUID(i)
+                    for i in (
+                        [str(item.company_id)]
+                        if item.company_id
+                        else name_matching.matching(item.company or "", companies)
+                    )
+                ],
+            )
+            position += 1
+            added += 1
+        if added:
+            await events.record(conn, "conflict.declared_late", aggregate_id=juror.id)
+    else:
+        decided = {
+            _key(d.company_id, d.declared_as)
+            for d in previous
+            if d.status in ("resolved", "dismissed")
+        }
+        await queries.delete_open_declarations(conn, juror_id=juror.id)
+        await queries.delete_juror_declared_conflicts(conn, juror_id=juror.id)
+        for position, item in enumerate(data.conflicts):
+            if _key(item.company_id, item.company) in decided:
+                continue  # an organiser already decided about this very name
+            matched = (
+                [str(item.company_id)]
+                if item.company_id
+                else name_matching.matching(item.company or "", companies)
+            )
+            await queries.insert_declaration(
+                conn,
+                juror_id=juror.id,
+                position=position,
+                company_id=item.company_id,
+                declared_as=item.company,
+                type=item.type,
+                note=item.note,
+                status="matched" if matched else "unmatched",
+                matched_company_ids=[uuid.UUID(i) for i in matched],
+            )
+            for company_id in matched:
+                await _stand(
+                    conn,
+                    juror_id=juror.id,
+                    company_id=uuid.UUID(company_id),
+                    type=item.type,
+                    note=item.note,
+                    declared_as=item.company,
+                    source="juror",
+                    actor=principal.account_id,
+                )
+    await queries.set_conflicts_confirmed(
+        conn, juror_id=juror.id, confirmed=data.confirmed_complete
+    )
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="juror.conflicts_declared",
+        competition_id=competition_id,
+        subject_type="juror",
+        subject_id=juror.id,
+        data={
+            "count": len(data.conflicts),
+            "confirmed_complete": data.confirmed_complete,
+            "after_deployment": late,
+        },
+    )
+    return await my_conflicts(conn, principal, competition_id)
+
+
+async def _stand(
+    conn: asyncpg.Connection,
+    *,
+    juror_id: uuid.UUID,
+    company_id: uuid.UUID,
+    type: str,
+    note: str | None,
+    declared_as: str | None,
+    source: str,
+    actor: uuid.UUID,
+) -> None:
+    """A conflict now stands: recorded, and the juror's open assignments to it are void."""
+    await queries.upsert_conflict(
+        conn,
+        juror_id=juror_id,
+        company_id=company_id,
+        type=type,
+        note=note,
+        declared_as=declared_as,
+        source=source,
+        created_by=actor,
+    )
+    await queries.withdraw_assignments(conn, juror_id=juror_id, company_id=company_id)
+
+
+async def record_conflict(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    data: schemas.OrganiserConflict,
+) -> None:
+    await competitions.require_organiser(conn, principal, competition_id)
+    juror = await queries.get_juror(conn, juror_id=data.juror_id)
+    company = await company_queries.get_company(conn, company_id=data.company_id)
+    if juror is None or juror.competition_id != competition_id or company is None:
+        raise NotFound("Jurymitglied oder Unternehmen nicht gefunden.")
+    await _stand(
+        conn,
+        juror_id=juror.id,
+        company_id=company.id,
+        type=data.type,
+        note=data.note,
+        declared_as=None,
+        source="organiser",
+        actor=principal.account_id,
+    )
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="conflict.recorded",
+        competition_id=competition_id,
+        subject_type="juror",
+        subject_id=juror.id,
+        data={"company_id": str(company.id), "type": data.type},
+    )
+
+
+async def remove_conflict(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    conflict_id: uuid.UUID,
+) -> None:
+    """An organiser removes a conflict an organiser recorded (jurors change their own by
+    declaring again)."""
+    await competitions.require_organiser(conn, principal, competition_id)
+    removed = await queries.delete_recorded_conflict(
+        conn, competition_id=competition_id, conflict_id=conflict_id
+    )
+    if removed is None:
+        raise NotFound("Kein von der Organisation eingetragener Konflikt mit dieser Kennung.")
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="conflict.removed",
+        competition_id=competition_id,
+        subject_type="juror",
+        subject_id=removed.juror_id,
+        data={"company_id": str(removed.company_id), "type": removed.type},
+    )
+
+
+async def declarations(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    status: list[str] | None,
+) -> list[schemas.DeclarationOut]:
+    """Organisers: every declaration, with what it matched and candidates for the open ones."""
+    await competitions.require_organiser(conn, principal, competition_id)
+    companies = await _companies(conn, competition_id)
+    names = {c.id: c.name for c in companies}
+    out = []
+    for d in await queries.list_declarations(conn, competition_id=competition_id, statuses=status):
+        open_ = d.status in ("unmatched", "pending")
+        out.append(
+            schemas.DeclarationOut(
+                id=d.id,
+                juror_id=d.juror_id,
+                juror_name=d.juror_name,
+                declared_as=d.declared_as,
+                company_id=d.company_id,
+                company_name=d.company_name,
+                type=d.type,
+                note=d.note,
+                status=cast(schemas.DeclarationStatus, d.status),
+                matched=[
+                    schemas.CompanyChoice(id=i, name=names.get(str(i), "?"))
+                    for i in d.matched_company_ids
+                ],
+                candidates=[
+                    schemas.CandidateOut(
+                        company_id=uuid.UUID(c.company_id), name=c.name, score=c.score
+                    )
+                    for c in name_matching.candidates(d.declared_as or "", companies)
+                ]
+                if open_ and d.declared_as
+                else [],
+                created_at=d.created_at,
+            )
+        )
+    return out
+
+
+async def decide(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    declaration_id: uuid.UUID,
+    data: schemas.DeclarationDecision,
+) -> None:
+    """Link an open declaration to a company (the conflict then stands, as the organiser's
+    record) or dismiss it (it names no one taking part)."""
+    await competitions.require_organiser(conn, principal, competition_id)
+    declaration = await queries.get_declaration(
+        conn, competition_id=competition_id, declaration_id=declaration_id
+    )
+    if declaration is None:
+        raise NotFound("Angabe nicht gefunden.")
+    if declaration.status not in ("unmatched", "pending"):
+        raise Conflict("Über diese Angabe ist schon entschieden.", code="already_decided")
+    linked = data.company_ids
+    known = {c.id for c in await _companies(conn, competition_id)}
+    unknown = [str(i) for i in linked if str(i) not in known]
+    if unknown:
+        raise Invalid(
+            "Unbekanntes Unternehmen.",
+            fields=[FieldError("company_ids", "Nimmt nicht teil: " + ", ".join(unknown))],
+        )
+    for company_id in linked:
+        await _stand(
+            conn,
+            juror_id=declaration.juror_id,
+            company_id=company_id,
+            type=declaration.type,
+            note=declaration.note,
+            declared_as=declaration.declared_as,
+            source="organiser",
+            actor=principal.account_id,
+        )
+    status = "resolved" if linked else "dismissed"
+    await queries.decide_declaration(
+        conn, declaration_id=declaration.id, status=status, decided_by=principal.account_id
+    )
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action=f"conflict_declaration.{status}",
+        competition_id=competition_id,
+        subject_type="juror",
+        subject_id=declaration.juror_id,
+        data={"declaration_id": str(declaration.id), "company_ids": [str(i) for i in linked]},
+    )
+
+
+async def require_decided(conn: asyncpg.Connection, competition_id: uuid.UUID) -> None:
+    """No deployment while a declaration waits for an organiser."""
+    waiting = await queries.open_declarations(conn, competition_id=competition_id)
+    if waiting:
+        raise Conflict(
+            f"{waiting} Angabe(n) zu Interessenkonflikten warten auf eine Entscheidung der "
+            "Organisation (Jury-Seite). Erst danach kann die Zuteilung übernommen werden.",
+            code="open_declarations",
+        )
+
+
+async def recuse(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    assignment_id: uuid.UUID,
+    data: schemas.Recusal,
+) -> schemas.Recused:
+    from competition.jury.service import own_assignment
+
+    assignment = await own_assignment(conn, principal, assignment_id)
+    recused_at = await queries.recuse(conn, assignment_id=assignment.id, reason=data.reason)
+    if recused_at is None:  # a second click: already withdrawn, nothing more to do
+        raise NotFound("Zuteilung nicht gefunden.")
+    await events.record(conn, "assignment.recused", aggregate_id=assignment.id)
+    await audit.record(
+        conn,
+        actor_id=principal.account_id,
+        action="assignment.recused",
+        competition_id=assignment.competition_id,
+        subject_type="assignment",
+        subject_id=assignment.id,
+        data={"reason": data.reason},
+    )
+    return schemas.Recused(id=assignment.id, status="recused", recused_at=recused_at)
+
+
+async def _tell_organisers(
+    conn: asyncpg.Connection,
+    services: Services,
+    event: EventRow,
+    *,
+    competition_id: uuid.UUID,
+    juror_name: str,
+    what: str,
+) -> None:
+    competition = await competition_queries.get_competition(conn, competition_id=competition_id)
+    if competition is None:
+        return
+    link = f"{services.settings.public_url.rstrip('/')}/organisation/{competition_id}/jury"
+    for organiser in await queries.organisers_of(conn, competition_id=competition_id):
+        await queue_email(
+            conn,
+            services.settings,
+            event_id=event.id,
+            template="jury_conflict_review",
+            recipient=organiser.email,
+            locale=organiser.locale,
+            account_id=organiser.id,
+            context={
+                "name": organiser.name,
+                "juror": juror_name,
+                "what": what,
+                "competition": competition.title.get(organiser.locale, competition.title["de"]),
+                "action_url": link,
+            },
+        )
+
+
+async def on_declared_late(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
+    if event.aggregate_id is None:
+        return
+    juror = await queries.get_juror(conn, juror_id=event.aggregate_id)
+    if juror is not None:
+        await _tell_organisers(
+            conn,
+            services,
+            event,
+            competition_id=juror.competition_id,
+            juror_name=juror.name,
+            what="declaration",
+        )
+
+
+async def on_recused(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
+    if event.aggregate_id is None:
+        return
+    found = await queries.assignment_juror(conn, assignment_id=event.aggregate_id)
+    if found is not None:
+        competition_id, juror_name = found
+        await _tell_organisers(
+            conn,
+            services,
+            event,
+            competition_id=competition_id,
+            juror_name=juror_name,
+            what="recusal",
+        )
