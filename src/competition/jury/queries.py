@@ -223,6 +223,40 @@ async def list_conflicts(
     return [ConflictRow(**dict(r)) for r in rows]
 
 
+async def conflicted_companies(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """(juror, company, reason) for every reason a juror of the competition must not judge a
+    company: declared or recorded conflicts (reason = their type) and membership ("member")."""
+    rows = await conn.fetch(
+        """SELECT x.juror_id, x.company_id, x.reason
+           FROM juror_company_conflict x JOIN juror j ON j.id = x.juror_id
+           WHERE j.competition_id = $1""",
+        competition_id,
+    )
+    return [(r["juror_id"], r["company_id"], r["reason"]) for r in rows]
+
+
+async def membership_conflicts(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID
+) -> list[ConflictRow]:
+    """Jurors who are members (or owners) of a company with an entry in the competition: a
+    conflict nobody has to declare."""
+    rows = await conn.fetch(
+        """SELECT x.juror_id, x.company_id, c.name AS company_name, x.reason AS type,
+                  NULL::text AS note, NULL::text AS declared_as, 'membership' AS source
+           FROM juror_company_conflict x
+           JOIN juror j ON j.id = x.juror_id
+           JOIN company c ON c.id = x.company_id
+           WHERE j.competition_id = $1 AND x.reason = 'member'
+             AND EXISTS (SELECT 1 FROM entry e
+                         WHERE e.company_id = x.company_id AND e.competition_id = $1)
+           ORDER BY c.name, c.id""",
+        competition_id,
+    )
+    return [ConflictRow(**dict(r)) for r in rows]
+
+
 async def upsert_conflict(
     conn: asyncpg.Connection,
     *,

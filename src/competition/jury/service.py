@@ -3,7 +3,8 @@
 - Conflicts are between jurors and companies and are hard exclusions: a conflicted juror is never
   assigned, and can never open, an entry of that company (checked on every read, so a conflict
   recorded after assignment takes effect at once). A juror sees entries only after confirming
-  the declaration complete.
+  the declaration complete. Membership of the company (owner or member) is a conflict nobody
+  declares: the view `juror_company_conflict` joins it to the declared and recorded ones.
 - Assignment runs in the worker (`jury.assignment`, min-cost flow); organisers look at the
   feasibility report and the proposal, then deploy it. A rerun keeps what is deployed and fills
   the gaps.
@@ -266,6 +267,7 @@ async def list_jurors(
     await competitions.require_organiser(conn, principal, competition_id)
     loads = await queries.loads(conn, competition_id=competition_id)
     conflicts = await queries.list_conflicts(conn, competition_id=competition_id)
+    conflicts += await queries.membership_conflicts(conn, competition_id=competition_id)
     companies = await queries.participating_companies(conn, competition_id=competition_id)
     result = []
     for juror in await queries.list_jurors(conn, competition_id=competition_id):
@@ -554,7 +556,9 @@ def _fingerprint(pairs: list[tuple[uuid.UUID, uuid.UUID]]) -> str:
 
 async def _problem(
     conn: asyncpg.Connection, competition_id: uuid.UUID, reviews: int, seed: int
-) -> tuple[solver.Problem, str]:
+) -> tuple[solver.Problem, str, dict[str, int]]:
+    """The solver's problem, the fingerprint of the standing assignments, and how many
+    (juror, entry) pairs are excluded as declared/recorded conflicts and as memberships."""
     entries = await queries.assignable_entries(conn, competition_id=competition_id)
     entry_ids = {e for e, _, _ in entries}
     existing = await queries.existing_pairs(conn, competition_id=competition_id)
@@ -563,10 +567,18 @@ async def _problem(
     # Jurors who left keep their finished reviews: they count toward coverage, capped at what
     # they already did, so the solver gives them nothing new.
     finished = Counter(j for j, e in existing if j not in active and e in entry_ids)
-    conflicts = await queries.list_conflicts(conn, competition_id=competition_id)
     by_company: dict[uuid.UUID, list[uuid.UUID]] = {}
     for entry_id, _, company_id in entries:
         by_company.setdefault(company_id, []).append(entry_id)
+    in_problem = {j.id for j in jurors if j.id in active or finished[j.id]}
+    excluded: dict[str, set[tuple[str, str]]] = {"declared": set(), "member": set()}
+    for juror_id, company_id, reason in await queries.conflicted_companies(
+        conn, competition_id=competition_id
+    ):
+        if juror_id in in_problem:
+            excluded["member" if reason == "member" else "declared"].update(
+                (str(juror_id), str(e)) for e in by_company.get(company_id, [])
+            )
     problem = solver.Problem(
         entries=tuple(solver.Entry(id=str(e), category=c) for e, c, _ in entries),
         jurors=tuple(
@@ -576,16 +588,14 @@ async def _problem(
                 max_load=j.max_load if j.id in active else finished[j.id],
             )
             for j in jurors
-            if j.id in active or finished[j.id]
+            if j.id in in_problem
         ),
         reviews_per_entry=reviews,
-        conflicts=frozenset(
-            (str(c.juror_id), str(e)) for c in conflicts for e in by_company.get(c.company_id, [])
-        ),
+        conflicts=frozenset(excluded["declared"] | excluded["member"]),
         existing=frozenset((str(j), str(e)) for j, e in existing if e in entry_ids),
         seed=seed,
     )
-    return problem, _fingerprint(existing)
+    return problem, _fingerprint(existing), {k: len(v) for k, v in excluded.items()}
 
 
 async def on_run_requested(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
@@ -594,10 +604,13 @@ async def on_run_requested(conn: asyncpg.Connection, services: Services, event: 
     run = await queries.get_run(conn, run_id=event.aggregate_id, for_update=True)
     if run is None or run.status != "queued":
         return
-    problem, fingerprint = await _problem(conn, run.competition_id, run.reviews_per_entry, run.seed)
+    problem, fingerprint, excluded = await _problem(
+        conn, run.competition_id, run.reviews_per_entry, run.seed
+    )
     report = solver.check_feasibility(problem)
     report_data: dict[str, Any] = msgspec.to_builtins(report)
     report_data["existing_fingerprint"] = fingerprint
+    report_data["conflicts"] = excluded
     if not report.feasible:
         await queries.finish_run(
             conn,
@@ -678,7 +691,7 @@ async def deploy(
     # Serialise deployments of one competition, then check nothing moved since the run.
     await conn.execute("SELECT 1 FROM competition WHERE id = $1 FOR UPDATE", competition_id)
     current = await queries.existing_pairs(conn, competition_id=competition_id)
-    problem, _ = await _problem(conn, competition_id, run.reviews_per_entry, run.seed)
+    problem, _, _ = await _problem(conn, competition_id, run.reviews_per_entry, run.seed)
     valid_entries = {e.id for e in problem.entries}
     valid_jurors = {j.id for j in problem.jurors}
     pairs = [(j, e) for j, e in run.proposal]
