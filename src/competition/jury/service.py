@@ -4,7 +4,8 @@
   assigned, and can never open, an entry of that company (checked on every read, so a conflict
   recorded after assignment takes effect at once). A juror sees entries only after confirming
   the declaration complete. Membership of the company (owner or member) is a conflict nobody
-  declares: the view `juror_company_conflict` joins it to the declared and recorded ones.
+  declares: the view `juror_company_conflict` joins it to the declared and recorded ones, and
+  an assignment made before the membership started is voided with it (migrations/0011).
 - Assignment runs in the worker (`jury.assignment`, min-cost flow); organisers look at the
   feasibility report and the proposal, then deploy it. A rerun keeps what is deployed and fills
   the gaps.
@@ -674,6 +675,7 @@ async def get_run(
         finished_at=competitions.berlin(run.finished_at) if run.finished_at else None,
         deployed_at=competitions.berlin(run.deployed_at) if run.deployed_at else None,
         assignments=proposed,
+        voided=await competitions.voided_assignments(conn, competition_id=competition_id),
     )
 
 
@@ -799,13 +801,15 @@ def _criteria(rows: list[competition_queries.CriterionRow]) -> list[Criterion]:
 async def _own_assignment(
     conn: asyncpg.Connection, principal: Principal, assignment_id: uuid.UUID
 ) -> AssignmentRow:
-    """The caller's own assignment, declarations made. Conflicted or foreign: 404."""
+    """The caller's own assignment, declarations made. Conflicted, voided or foreign: 404, all
+    alike, so a juror learns nothing about why (in blind judging that would name the company)."""
     row = await queries.get_assignment(conn, assignment_id=assignment_id)
     if (
         row is None
         or row.account_id != principal.account_id
         or row.juror_status != "active"
         or row.conflicted
+        or row.voided_at is not None
     ):
         raise NotFound("Zuteilung nicht gefunden.")
     _require_declarations(row.conflicts_confirmed_at, row.confidentiality_accepted_at)
@@ -1034,12 +1038,12 @@ async def save_score(
 async def can_read_entry_files(
     conn: asyncpg.Connection, principal: Principal, entry_id: uuid.UUID
 ) -> bool:
-    """An assigned, active, non-conflicted juror who confirmed the declaration, while the
-    competition is past submission."""
+    """An assigned (not voided), active, non-conflicted juror who confirmed the declaration,
+    while the competition is past submission."""
     row = await queries.juror_assigned_to_entry(
         conn, account_id=principal.account_id, entry_id=entry_id
     )
-    if row is None or row.juror_status != "active" or row.conflicted:
+    if row is None or row.juror_status != "active" or row.conflicted or row.voided_at is not None:
         return False
     if row.conflicts_confirmed_at is None or row.confidentiality_accepted_at is None:
         return False
