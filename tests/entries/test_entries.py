@@ -334,10 +334,12 @@ async def test_progress_counts_entries_by_status_and_category(world: World) -> N
                 "category": "energie",
                 "assigned": 0,
                 "final": 0,
+                "missing": 2,
             },
         ],
         "sheets_final": 0,
         "sheets_assigned": 0,
+        "voided": [],
     }
     assert (
         await w.a.get(f"/api/v1/competitions/{w.competition['id']}/progress")

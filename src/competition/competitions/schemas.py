@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from competition.competitions.districts import KEY_PATTERN
+from competition.jury.schemas import VoidedAssignment
 from competition.structs import Localized, Request, Response
 from competition.text import END, Line, Text
 
@@ -171,8 +172,11 @@ class EntryProgress(Response):
     entry_id: uuid.UUID
     title: str
     category: str
+    # Standing assignments: not voided, juror not conflicted with the company.
     assigned: int
     final: int
+    # Reviews still to assign (reviews_per_entry − assigned): an incremental run fills them.
+    missing: int
 
 
 class Progress(Response):
@@ -184,3 +188,5 @@ class Progress(Response):
     reviews: list[EntryProgress]
     sheets_final: int
     sheets_assigned: int
+    # Assignments voided because the juror joined the entrant company, oldest first.
+    voided: list[VoidedAssignment]

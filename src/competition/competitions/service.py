@@ -27,6 +27,7 @@ from competition.errors import (
 )
 from competition.events import service as events
 from competition.jury import queries as jury_queries
+from competition.jury import schemas as jury_schemas
 from competition.localization import BERLIN
 from competition.text import without_bidi_controls
 
@@ -467,6 +468,7 @@ async def progress(
             category=r["category"],
             assigned=r["assigned"],
             final=r["final"],
+            missing=max(row.reviews_per_entry - r["assigned"], 0),
         )
         for r in await jury_queries.entry_progress(conn, competition_id=competition_id)
     ]
@@ -482,4 +484,25 @@ async def progress(
         reviews=reviews,
         sheets_final=sum(j.final for j in jurors),
         sheets_assigned=sum(j.assigned for j in jurors),
+        voided=await voided_assignments(conn, competition_id=competition_id),
     )
+
+
+async def voided_assignments(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID
+) -> list[jury_schemas.VoidedAssignment]:
+    """For organisers only (progress, assignment runs): assignments voided because the juror
+    joined the entrant company. Jurors never learn why an assignment went: in blind judging
+    that would name the company."""
+    return [
+        jury_schemas.VoidedAssignment(
+            assignment_id=v.assignment_id,
+            juror_id=v.juror_id,
+            juror_name=v.juror_name,
+            entry_id=v.entry_id,
+            entry_title=v.entry_title,
+            reason="member",
+            voided_at=berlin(v.voided_at),
+        )
+        for v in await jury_queries.voided_assignments(conn, competition_id=competition_id)
+    ]

@@ -28,7 +28,7 @@ class JurorRow(Row, frozen=True):
 
 
 class ConflictRow(Row, frozen=True):
-    id: uuid.UUID
+    id: uuid.UUID | None  # None for a membership, which is no row of its own
     juror_id: uuid.UUID
     company_id: uuid.UUID
     company_name: str
@@ -51,6 +51,16 @@ class DeclarationRow(Row, frozen=True):
     status: str
     matched_company_ids: list[uuid.UUID]
     created_at: datetime
+
+
+class VoidedRow(Row, frozen=True):
+    assignment_id: uuid.UUID
+    juror_id: uuid.UUID
+    juror_name: str
+    entry_id: uuid.UUID
+    entry_title: str
+    reason: str
+    voided_at: datetime
 
 
 class RunRow(Row, frozen=True):
@@ -80,6 +90,7 @@ class AssignmentRow(Row, frozen=True):
     confidentiality_accepted_at: datetime | None
     company_id: uuid.UUID
     conflicted: bool
+    voided_at: datetime | None
     sheet_status: str | None
     sheet_version: int | None
     scores: dict[str, float] | None
@@ -96,13 +107,15 @@ _RUN = (
     "id, competition_id, status, reviews_per_entry, seed, feasible, report, stats, proposal, "
     "error, created_at, finished_at, deployed_at"
 )
-# An assignment with everything its access rules need, incl. a conflict recorded after it was made.
+# An assignment with everything its access rules need, incl. a conflict recorded after it was made
+# and whether it was voided (migrations/0011: the juror joined the entrant company).
 _ASSIGNMENT = """
     a.id, a.competition_id, a.juror_id, a.entry_id, j.account_id, j.status AS juror_status,
     j.conflicts_confirmed_at, j.confidentiality_accepted_at, e.company_id,
     (a.recused_at IS NOT NULL
      OR EXISTS (SELECT 1 FROM juror_company_conflict x WHERE x.juror_id = a.juror_id
                 AND x.company_id = e.company_id)) AS conflicted,
+    a.voided_at,
     s.status AS sheet_status, s.version AS sheet_version, s.scores, s.comment, s.weighted_total,
     s.updated_at AS sheet_updated_at
     FROM assignment a
@@ -110,6 +123,13 @@ _ASSIGNMENT = """
     JOIN entry e ON e.id = a.entry_id
     LEFT JOIN score_sheet s ON s.assignment_id = a.id
 """
+
+
+# An assignment that counts (load, coverage, progress): not voided, and its juror not conflicted
+# with the entry's company (a final sheet made before a conflict stays on record, and counts not).
+_STANDING = """a.voided_at IS NULL AND a.recused_at IS NULL AND NOT EXISTS (
+    SELECT 1 FROM juror_company_conflict x JOIN entry ce ON ce.company_id = x.company_id
+    WHERE x.juror_id = a.juror_id AND ce.id = a.entry_id)"""
 
 
 def _juror(record: asyncpg.Record | None) -> JurorRow | None:
@@ -216,9 +236,9 @@ async def loads(
 ) -> dict[uuid.UUID, tuple[int, int]]:
     """juror id → (assignments, final sheets)."""
     rows = await conn.fetch(
-        """SELECT a.juror_id, count(*) AS n, count(*) FILTER (WHERE s.status = 'final') AS final
-           FROM assignment a LEFT JOIN score_sheet s ON s.assignment_id = a.id
-           WHERE a.competition_id = $1 GROUP BY a.juror_id""",
+        f"""SELECT a.juror_id, count(*) AS n, count(*) FILTER (WHERE s.status = 'final') AS final
+            FROM assignment a LEFT JOIN score_sheet s ON s.assignment_id = a.id
+            WHERE a.competition_id = $1 AND {_STANDING} GROUP BY a.juror_id""",
         competition_id,
     )
     return {r["juror_id"]: (r["n"], r["final"]) for r in rows}
@@ -235,6 +255,41 @@ async def list_conflicts(
                   x.declared_as, x.source
            FROM conflict x JOIN juror j ON j.id = x.juror_id JOIN company c ON c.id = x.company_id
            WHERE j.competition_id = $1 ORDER BY x.created_at""",
+        competition_id,
+    )
+    return [ConflictRow(**dict(r)) for r in rows]
+
+
+async def conflicted_companies(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """(juror, company, reason) for every reason a juror of the competition must not judge a
+    company: declared or recorded conflicts (reason = their type) and membership ("member")."""
+    rows = await conn.fetch(
+        """SELECT x.juror_id, x.company_id, x.reason
+           FROM juror_company_conflict x JOIN juror j ON j.id = x.juror_id
+           WHERE j.competition_id = $1""",
+        competition_id,
+    )
+    return [(r["juror_id"], r["company_id"], r["reason"]) for r in rows]
+
+
+async def membership_conflicts(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID
+) -> list[ConflictRow]:
+    """Jurors who are members (or owners) of a company with an entry in the competition: a
+    conflict nobody has to declare."""
+    rows = await conn.fetch(
+        """SELECT NULL::uuid AS id, x.juror_id, x.company_id, c.name AS company_name,
+                  x.reason AS type, NULL::text AS note, NULL::text AS declared_as,
+                  'membership' AS source
+           FROM juror_company_conflict x
+           JOIN juror j ON j.id = x.juror_id
+           JOIN company c ON c.id = x.company_id
+           WHERE j.competition_id = $1 AND x.reason = 'member'
+             AND EXISTS (SELECT 1 FROM entry e
+                         WHERE e.company_id = x.company_id AND e.competition_id = $1)
+           ORDER BY c.name, c.id""",
         competition_id,
     )
     return [ConflictRow(**dict(r)) for r in rows]
@@ -404,7 +459,7 @@ async def withdraw_assignments(
     result: str = await conn.execute(
         """DELETE FROM assignment a USING entry e
            WHERE a.entry_id = e.id AND a.juror_id = $1 AND e.company_id = $2
-             AND a.recused_at IS NULL
+             AND a.recused_at IS NULL AND a.voided_at IS NULL
              AND NOT EXISTS (SELECT 1 FROM score_sheet s
                              WHERE s.assignment_id = a.id AND s.status = 'final')""",
         juror_id,
@@ -569,13 +624,14 @@ async def existing_pairs(
     conn: asyncpg.Connection, *, competition_id: uuid.UUID
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(juror, entry) of the assignments that stand: those of active jurors, and finished ones
-    (final sheet) of jurors who left since — a finished review is no gap to fill."""
+    (final sheet) of jurors who left since — a finished review is no gap to fill. Voided and
+    conflicted ones do not stand: their entry needs someone else."""
     rows = await conn.fetch(
-        """SELECT a.juror_id, a.entry_id FROM assignment a JOIN juror j ON j.id = a.juror_id
-           WHERE a.competition_id = $1 AND a.recused_at IS NULL
-             AND (j.status = 'active' OR EXISTS (
-                 SELECT 1 FROM score_sheet s
-                 WHERE s.assignment_id = a.id AND s.status = 'final'))""",
+        f"""SELECT a.juror_id, a.entry_id FROM assignment a JOIN juror j ON j.id = a.juror_id
+            WHERE a.competition_id = $1 AND {_STANDING}
+              AND (j.status = 'active' OR EXISTS (
+                  SELECT 1 FROM score_sheet s
+                  WHERE s.assignment_id = a.id AND s.status = 'final'))""",
         competition_id,
     )
     return [(r["juror_id"], r["entry_id"]) for r in rows]
@@ -592,7 +648,7 @@ async def insert_assignments(
         """INSERT INTO assignment (competition_id, juror_id, entry_id, run_id)
            SELECT $1, p.juror_id, p.entry_id, $2
            FROM unnest($3::uuid[], $4::uuid[]) AS p (juror_id, entry_id)
-           ON CONFLICT (juror_id, entry_id) DO NOTHING
+           ON CONFLICT (juror_id, entry_id) WHERE voided_at IS NULL DO NOTHING
            RETURNING id""",
         competition_id,
         run_id,
@@ -603,20 +659,37 @@ async def insert_assignments(
 
 
 async def delete_open_assignments(conn: asyncpg.Connection, *, juror_id: uuid.UUID) -> int:
-    """Assignments of a juror who dropped out, except those already scored for good."""
+    """Assignments of a juror who dropped out, except those already scored for good (and voided
+    ones, which stay on record)."""
     result: str = await conn.execute(
-        """DELETE FROM assignment a WHERE a.juror_id = $1 AND NOT EXISTS (
+        """DELETE FROM assignment a WHERE a.juror_id = $1 AND a.voided_at IS NULL AND NOT EXISTS (
                SELECT 1 FROM score_sheet s WHERE s.assignment_id = a.id AND s.status = 'final')""",
         juror_id,
     )
     return int(result.rsplit(maxsplit=1)[-1])
 
 
+async def voided_assignments(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID
+) -> list[VoidedRow]:
+    """Assignments voided because their juror joined the entrant company, oldest first."""
+    rows = await conn.fetch(
+        """SELECT a.id AS assignment_id, a.juror_id, j.name AS juror_name, a.entry_id,
+                  e.title AS entry_title, a.void_reason AS reason, a.voided_at
+           FROM assignment a JOIN juror j ON j.id = a.juror_id JOIN entry e ON e.id = a.entry_id
+           WHERE a.competition_id = $1 AND a.voided_at IS NOT NULL
+           ORDER BY a.voided_at, j.name, e.title, a.id""",
+        competition_id,
+    )
+    return [VoidedRow(**dict(r)) for r in rows]
+
+
 async def new_assignments_by_juror(
     conn: asyncpg.Connection, *, run_id: uuid.UUID
 ) -> list[tuple[uuid.UUID, int]]:
     rows = await conn.fetch(
-        "SELECT juror_id, count(*) AS n FROM assignment WHERE run_id = $1 GROUP BY juror_id",
+        """SELECT juror_id, count(*) AS n FROM assignment WHERE run_id = $1 AND voided_at IS NULL
+           GROUP BY juror_id""",
         run_id,
     )
     return [(r["juror_id"], r["n"]) for r in rows]
@@ -641,6 +714,7 @@ async def assignments_of(
               AND j.conflicts_confirmed_at IS NOT NULL
               AND j.confidentiality_accepted_at IS NOT NULL
               AND ($2::uuid IS NULL OR a.competition_id = $2)
+              AND a.voided_at IS NULL
             ORDER BY a.created_at, a.id""",
         account_id,
         competition_id,
@@ -652,7 +726,9 @@ async def juror_assigned_to_entry(
     conn: asyncpg.Connection, *, account_id: uuid.UUID, entry_id: uuid.UUID
 ) -> AssignmentRow | None:
     record = await conn.fetchrow(
-        f"SELECT {_ASSIGNMENT} WHERE j.account_id = $1 AND a.entry_id = $2", account_id, entry_id
+        f"SELECT {_ASSIGNMENT} WHERE j.account_id = $1 AND a.entry_id = $2 AND a.voided_at IS NULL",
+        account_id,
+        entry_id,
     )
     return AssignmentRow(**dict(record)) if record else None
 
@@ -661,15 +737,24 @@ async def lock_sheet(
     conn: asyncpg.Connection, *, assignment_id: uuid.UUID
 ) -> asyncpg.Record | None:
     """The sheet of an assignment, created empty on first use, locked for the update; None when
-    the assignment was withdrawn meanwhile (its sheet goes with it)."""
+    the assignment was withdrawn (its sheet goes with it) or voided meanwhile.
+
+    The assignment itself is held (FOR KEY SHARE, the weakest lock) until the transaction ends:
+    voiding it (a juror joining the entrant company, migrations/0011) waits for this save and
+    then sees a sheet it made final, which stays; or this save waits for the voiding and finds
+    nothing."""
     # Look first: every save after the first finds the sheet, so it costs one round trip, not two.
-    lock = "SELECT status, version FROM score_sheet WHERE assignment_id = $1 FOR UPDATE"
+    lock = """SELECT s.status, s.version
+              FROM assignment a JOIN score_sheet s ON s.assignment_id = a.id
+              WHERE a.id = $1 AND a.voided_at IS NULL
+              FOR KEY SHARE OF a FOR UPDATE OF s"""
     record = await conn.fetchrow(lock, assignment_id)
     if record is None:
         try:
             await conn.execute(
-                "INSERT INTO score_sheet (assignment_id, version) VALUES ($1, 0) "
-                "ON CONFLICT DO NOTHING",
+                """INSERT INTO score_sheet (assignment_id, version)
+                   SELECT id, 0 FROM assignment WHERE id = $1 AND voided_at IS NULL FOR KEY SHARE
+                   ON CONFLICT DO NOTHING""",
                 assignment_id,
             )
         except asyncpg.exceptions.ForeignKeyViolationError:
@@ -707,12 +792,12 @@ async def juror_progress(
     conn: asyncpg.Connection, *, competition_id: uuid.UUID
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """
+        f"""
         SELECT j.id AS juror_id, j.name, j.status, count(a.id) AS assigned,
                count(s.id) FILTER (WHERE s.status = 'final') AS final,
                count(s.id) FILTER (WHERE s.status = 'draft' AND s.version > 0) AS draft
         FROM juror j
-        LEFT JOIN assignment a ON a.juror_id = j.id
+        LEFT JOIN assignment a ON a.juror_id = j.id AND {_STANDING}
         LEFT JOIN score_sheet s ON s.assignment_id = a.id
         WHERE j.competition_id = $1
         GROUP BY j.id, j.name, j.status, j.invited_at
@@ -726,12 +811,12 @@ async def entry_progress(
     conn: asyncpg.Connection, *, competition_id: uuid.UUID
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """
+        f"""
         SELECT e.id AS entry_id, e.title, cat.slug AS category, count(a.id) AS assigned,
                count(s.id) FILTER (WHERE s.status = 'final') AS final
         FROM entry e
         JOIN category cat ON cat.id = e.category_id
-        LEFT JOIN assignment a ON a.entry_id = e.id
+        LEFT JOIN assignment a ON a.entry_id = e.id AND {_STANDING}
         LEFT JOIN score_sheet s ON s.assignment_id = a.id
         WHERE e.competition_id = $1 AND e.status = 'submitted'
         GROUP BY e.id, e.title, cat.slug, cat.position, e.submitted_at
@@ -745,12 +830,12 @@ async def jurors_with_open_sheets(
     conn: asyncpg.Connection, *, competition_id: uuid.UUID
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
-        """
+        f"""
         SELECT j.id, j.name, a2.email, a2.locale, a2.id AS account_id,
                count(a.id) FILTER (WHERE s.status IS DISTINCT FROM 'final') AS open
         FROM juror j
         JOIN account a2 ON a2.id = j.account_id
-        JOIN assignment a ON a.juror_id = j.id
+        JOIN assignment a ON a.juror_id = j.id AND {_STANDING}
         LEFT JOIN score_sheet s ON s.assignment_id = a.id
         WHERE j.competition_id = $1 AND j.status = 'active'
         GROUP BY j.id, j.name, a2.email, a2.locale, a2.id

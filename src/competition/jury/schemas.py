@@ -22,6 +22,8 @@ ConflictType = Literal[
     "family",
     "other",
 ]
+# Why an assignment was voided: its juror became a member of the entrant company.
+VoidReason = Literal["member"]
 Note = Annotated[Text, msgspec.Meta(max_length=1000)]
 # A category slug or criterion key; the service checks that it exists in the competition.
 Key = Annotated[Line, msgspec.Meta(max_length=63)]
@@ -48,9 +50,10 @@ class ConflictOut(Response):
     company_id: uuid.UUID | None
     # Jurors see what they typed; in blind competitions nothing an organiser recorded.
     company_name: str | None
+    # A ConflictType, or "member" for membership of the company (source "membership").
     type: str
     note: str | None
-    source: str
+    source: str  # "juror", "organiser" or "membership"
     # Declared after the assignment was deployed: an organiser decides about it.
     pending_review: bool = False
 
@@ -223,6 +226,16 @@ class ProposedAssignment(Response):
     entry_title: str
 
 
+class VoidedAssignment(Response):
+    assignment_id: uuid.UUID
+    juror_id: uuid.UUID
+    juror_name: str
+    entry_id: uuid.UUID
+    entry_title: str
+    reason: VoidReason
+    voided_at: datetime
+
+
 class Run(Response):
     id: uuid.UUID
     status: str
@@ -236,6 +249,8 @@ class Run(Response):
     finished_at: datetime | None
     deployed_at: datetime | None
     assignments: list[ProposedAssignment] | None
+    # Assignments of the competition voided so far (their entries need a rerun).
+    voided: list[VoidedAssignment]
 
 
 class Deployed(Response):

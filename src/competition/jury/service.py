@@ -3,7 +3,9 @@
 - Conflicts are between jurors and companies and are hard exclusions: a conflicted juror is never
   assigned, and can never open, an entry of that company (checked on every read, so a conflict
   recorded after assignment takes effect at once). A juror sees entries only after confirming
-  the declaration complete.
+  the declaration complete. Membership of the company (owner or member) is a conflict nobody
+  declares: the view `juror_company_conflict` joins it to the declared and recorded ones, and
+  an assignment made before the membership started is voided with it (migrations/0011).
 - Assignment runs in the worker (`jury.assignment`, min-cost flow); organisers look at the
   feasibility report and the proposal, then deploy it. A rerun keeps what is deployed and fills
   the gaps.
@@ -266,6 +268,7 @@ async def list_jurors(
     await competitions.require_organiser(conn, principal, competition_id)
     loads = await queries.loads(conn, competition_id=competition_id)
     conflicts = await queries.list_conflicts(conn, competition_id=competition_id)
+    conflicts += await queries.membership_conflicts(conn, competition_id=competition_id)
     companies = await queries.participating_companies(conn, competition_id=competition_id)
     result = []
     for juror in await queries.list_jurors(conn, competition_id=competition_id):
@@ -388,7 +391,9 @@ def _fingerprint(pairs: list[tuple[uuid.UUID, uuid.UUID]]) -> str:
 
 async def _problem(
     conn: asyncpg.Connection, competition_id: uuid.UUID, reviews: int, seed: int
-) -> tuple[solver.Problem, str]:
+) -> tuple[solver.Problem, str, dict[str, int]]:
+    """The solver's problem, the fingerprint of the standing assignments, and how many
+    (juror, entry) pairs are excluded as declared/recorded conflicts and as memberships."""
     entries = await queries.assignable_entries(conn, competition_id=competition_id)
     entry_ids = {e for e, _, _ in entries}
     existing = await queries.existing_pairs(conn, competition_id=competition_id)
@@ -397,11 +402,19 @@ async def _problem(
     # Jurors who left keep their finished reviews: they count toward coverage, capped at what
     # they already did, so the solver gives them nothing new.
     finished = Counter(j for j, e in existing if j not in active and e in entry_ids)
-    conflicts = await queries.list_conflicts(conn, competition_id=competition_id)
     recused = await queries.recused_pairs(conn, competition_id=competition_id)
     by_company: dict[uuid.UUID, list[uuid.UUID]] = {}
     for entry_id, _, company_id in entries:
         by_company.setdefault(company_id, []).append(entry_id)
+    in_problem = {j.id for j in jurors if j.id in active or finished[j.id]}
+    excluded: dict[str, set[tuple[str, str]]] = {"declared": set(), "member": set()}
+    for juror_id, company_id, reason in await queries.conflicted_companies(
+        conn, competition_id=competition_id
+    ):
+        if juror_id in in_problem:
+            excluded["member" if reason == "member" else "declared"].update(
+                (str(juror_id), str(e)) for e in by_company.get(company_id, [])
+            )
     problem = solver.Problem(
         entries=tuple(solver.Entry(id=str(e), category=c) for e, c, _ in entries),
         jurors=tuple(
@@ -411,17 +424,15 @@ async def _problem(
                 max_load=j.max_load if j.id in active else finished[j.id],
             )
             for j in jurors
-            if j.id in active or finished[j.id]
+            if j.id in in_problem
         ),
         reviews_per_entry=reviews,
-        conflicts=frozenset(
-            (str(c.juror_id), str(e)) for c in conflicts for e in by_company.get(c.company_id, [])
-        )
+        conflicts=frozenset(excluded["declared"] | excluded["member"])
         | frozenset((str(j), str(e)) for j, e in recused if e in entry_ids),
         existing=frozenset((str(j), str(e)) for j, e in existing if e in entry_ids),
         seed=seed,
     )
-    return problem, _fingerprint(existing)
+    return problem, _fingerprint(existing), {k: len(v) for k, v in excluded.items()}
 
 
 async def on_run_requested(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
@@ -430,10 +441,13 @@ async def on_run_requested(conn: asyncpg.Connection, services: Services, event: 
     run = await queries.get_run(conn, run_id=event.aggregate_id, for_update=True)
     if run is None or run.status != "queued":
         return
-    problem, fingerprint = await _problem(conn, run.competition_id, run.reviews_per_entry, run.seed)
+    problem, fingerprint, excluded = await _problem(
+        conn, run.competition_id, run.reviews_per_entry, run.seed
+    )
     report = solver.check_feasibility(problem)
     report_data: dict[str, Any] = msgspec.to_builtins(report)
     report_data["existing_fingerprint"] = fingerprint
+    report_data["conflicts"] = excluded
     if not report.feasible:
         await queries.finish_run(
             conn,
@@ -497,6 +511,7 @@ async def get_run(
         finished_at=competitions.berlin(run.finished_at) if run.finished_at else None,
         deployed_at=competitions.berlin(run.deployed_at) if run.deployed_at else None,
         assignments=proposed,
+        voided=await competitions.voided_assignments(conn, competition_id=competition_id),
     )
 
 
@@ -515,7 +530,7 @@ async def deploy(
     # Serialise deployments of one competition, then check nothing moved since the run.
     await conn.execute("SELECT 1 FROM competition WHERE id = $1 FOR UPDATE", competition_id)
     current = await queries.existing_pairs(conn, competition_id=competition_id)
-    problem, _ = await _problem(conn, competition_id, run.reviews_per_entry, run.seed)
+    problem, _, _ = await _problem(conn, competition_id, run.reviews_per_entry, run.seed)
     valid_entries = {e.id for e in problem.entries}
     valid_jurors = {j.id for j in problem.jurors}
     pairs = [(j, e) for j, e in run.proposal]
@@ -623,13 +638,15 @@ def _criteria(rows: list[competition_queries.CriterionRow]) -> list[Criterion]:
 async def own_assignment(
     conn: asyncpg.Connection, principal: Principal, assignment_id: uuid.UUID
 ) -> AssignmentRow:
-    """The caller's own assignment, declarations made. Conflicted or foreign: 404."""
+    """The caller's own assignment, declarations made. Conflicted, voided or foreign: 404, all
+    alike, so a juror learns nothing about why (in blind judging that would name the company)."""
     row = await queries.get_assignment(conn, assignment_id=assignment_id)
     if (
         row is None
         or row.account_id != principal.account_id
         or row.juror_status != "active"
         or row.conflicted
+        or row.voided_at is not None
     ):
         raise NotFound("Zuteilung nicht gefunden.")
     _require_declarations(row.conflicts_confirmed_at, row.confidentiality_accepted_at)
@@ -858,12 +875,12 @@ async def save_score(
 async def can_read_entry_files(
     conn: asyncpg.Connection, principal: Principal, entry_id: uuid.UUID
 ) -> bool:
-    """An assigned, active, non-conflicted juror who confirmed the declaration, while the
-    competition is past submission."""
+    """An assigned (not voided), active, non-conflicted juror who confirmed the declaration,
+    while the competition is past submission."""
     row = await queries.juror_assigned_to_entry(
         conn, account_id=principal.account_id, entry_id=entry_id
     )
-    if row is None or row.juror_status != "active" or row.conflicted:
+    if row is None or row.juror_status != "active" or row.conflicted or row.voided_at is not None:
         return False
     if row.conflicts_confirmed_at is None or row.confidentiality_accepted_at is None:
         return False

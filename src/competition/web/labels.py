@@ -53,6 +53,8 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "family": N_("Familiäre Beziehung"),
         "other": N_("Sonstiges"),
     },
+    # Why an assignment was voided, and the conflict membership of a company is (jury.schemas).
+    "void": {"member": N_("Mitglied des Unternehmens")},
     "flag": {
         "no_reviews": N_("keine Bewertung"),
         "few_reviews": N_("zu wenige Bewertungen"),

@@ -67,7 +67,11 @@ async def jury_memberships(
                count(s.id) FILTER (WHERE s.status = 'final')::int AS final
         FROM juror j
         JOIN competition c ON c.id = j.competition_id
-        LEFT JOIN assignment a ON a.juror_id = j.id
+        -- Only assignments the juror can open: not voided, no conflict with the company.
+        LEFT JOIN assignment a ON a.juror_id = j.id AND a.voided_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM juror_company_conflict x JOIN entry e
+                             ON e.company_id = x.company_id
+                             WHERE x.juror_id = j.id AND e.id = a.entry_id)
         LEFT JOIN score_sheet s ON s.assignment_id = a.id
         WHERE j.account_id = $1 AND j.status = 'active'
         GROUP BY c.id, j.id
