@@ -8,7 +8,9 @@
 -- the upload key until then).
 --
 -- Objects are removed only after their upload URL has expired (`upload_removed_at`), as a
--- removed upload key could otherwise be written again with the same URL.
+-- removed upload key could otherwise be written again with the same URL. Until every object of a
+-- rejected, deleted or expired attachment is gone (`object_removed_at`) it counts against the
+-- entry's quota.
 ALTER TABLE attachment
     ADD COLUMN stored_key        text,
     ADD COLUMN upload_etag       text,
@@ -27,3 +29,4 @@ CREATE INDEX attachment_removal ON attachment (upload_expires_at)
       AND (upload_removed_at IS NULL OR (status <> 'verified' AND object_removed_at IS NULL));
 CREATE INDEX attachment_not_copied ON attachment (created_at)
     WHERE status = 'verified' AND copied_at IS NULL;
+CREATE INDEX attachment_usage ON attachment (entry_id) WHERE object_removed_at IS NULL;

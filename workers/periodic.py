@@ -4,7 +4,7 @@ in its own transaction so one failing duty does not hold back the others.
 
 - phase transitions due by time (scheduled openings, deadlines), on the database clock;
 - deadline reminders for drafts, 72 h and 24 h before the deadline, each once;
-- removal of objects of deleted attachments and of uploads never completed, once
+- removal of objects of rejected and deleted attachments and of uploads never completed, once
   their upload URL has expired, and of upload objects of verified attachments (their copy stays);
 - copying attachments verified before verified bytes had a key of their own;
 - sealing the audit log into its hash chain;

@@ -1,6 +1,7 @@
-"""Verified bytes are immutable. Against the real object store; the verification job and the
-clean-up are run step by step (the real job entry point and duty, no worker racing the test), so
-each test decides when the store sees a PUT and when the job copies."""
+"""Verified bytes are immutable, and every file an entry puts into the store counts until it is
+removed. Against the real object store; the verification job and the clean-up are run step by
+step (the real job entry point and duty, no worker racing the test), so each test decides when
+the store sees a PUT and when the job copies."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from competition.attachments import service as attachments
 from competition.auth import Services
 from competition.config import Settings
 from competition.db import migrate, migration_files, transaction
+from competition.localization import format_datetime
 from competition.storage.s3 import Storage
 from infra.local import free_port
 from tests.conftest import ADMIN_DSN, TEST_DB, recreate_database
@@ -38,6 +40,7 @@ from tests.helpers import (
 from tests.jury.test_access import jury_with_one_assignment
 from workers import jobs
 
+HTML = b"<!DOCTYPE html><html><body>" + b"x" * 900 + b"</body></html>"
 # The same size as PDF_BYTES and a PDF too: the store accepts it on the same presigned URL.
 OTHER_PDF = PDF_BYTES.replace(b"Catalog", b"Catalug")
 
@@ -400,3 +403,101 @@ async def test_attachments_verified_before_copies_existed_are_copied_or_rejected
             },
         )
     ]
+
+
+# Rejected and deleted uploads count until they are removed.
+
+
+async def test_rejected_files_count_against_the_quota_until_removed(
+    setup: Callable[..., Any], services: Services, pool: asyncpg.Pool
+) -> None:
+    entrant, entry = await setup(max_attachments=2)
+    rejected = []
+    for name in ("a.pdf", "b.pdf"):
+        created = await upload(
+            entrant, entry["id"], filename=name, content_type="application/pdf", data=HTML
+        )
+        assert await verify(services, created["id"]) == "processed"
+        rejected.append(created)
+    async with pool.acquire() as conn:
+        first: datetime = await conn.fetchval(
+            "SELECT min(upload_expires_at) + interval '60 s' FROM attachment"
+        )
+    body = {"filename": "c.pdf", "content_type": "application/pdf", "size_bytes": len(PDF_BYTES)}
+    r = await entrant.post(f"/api/v1/entries/{entry['id']}/attachments", json=body)
+    assert r.status_code == 422
+    assert r.json()["fields"] == [
+        {
+            "field": "entry",
+            "message": "Höchstens 2 Anhänge je Beitrag. Darin zählen 2 abgelehnte oder gelöschte "
+            "Dateien (2 KB) mit, bis sie aus dem Speicher entfernt sind (die erste ab "
+            f"{format_datetime(first, 'de')}).",
+        }
+    ]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM attachment") == 2
+
+    # The clean-up leaves them while their URLs are valid, then removes every object of theirs.
+    assert await clean_up(services) == 0
+    await expire_upload_urls(pool)
+    assert await clean_up(services) == 2
+    assert await clean_up(services) == 0
+    for created in rejected:
+        stored = await row(pool, created["id"])
+        assert (stored["status"], stored["object_removed_at"] is not None) == ("rejected", True)
+        assert await services.storage.head(key=stored["object_key"]) is None
+        assert await services.storage.head(key=stored["stored_key"]) is None
+        # Still listed with the reason, no longer to be opened.
+        r = await entrant.get(f"/api/v1/attachments/{created['id']}/download")
+        assert (r.status_code, r.json()["error"]) == (409, "not_available")
+    r = await entrant.post(f"/api/v1/entries/{entry['id']}/attachments", json=body)
+    assert r.status_code == 201, r.text
+
+
+async def test_rejected_bytes_count_against_the_entry_total(
+    setup: Callable[..., Any], services: Services
+) -> None:
+    entrant, entry = await setup(max_file_bytes=1024**2, max_entry_bytes=1024**2)
+    big_html = HTML + b" " * (600 * 1024 - len(HTML))
+    created = await upload(
+        entrant, entry["id"], filename="a.pdf", content_type="application/pdf", data=big_html
+    )
+    assert await verify(services, created["id"]) == "processed"
+    r = await entrant.post(
+        f"/api/v1/entries/{entry['id']}/attachments",
+        json={"filename": "b.pdf", "content_type": "application/pdf", "size_bytes": 500 * 1024},
+    )
+    assert r.status_code == 422
+    message = r.json()["fields"][0]["message"]
+    assert message.startswith(
+        "Alle Anhänge eines Beitrags zusammen höchstens 1,0 MB; frei: 0,4 MB. Darin zählt 1 "
+        "abgelehnte oder gelöschte Datei (600 KB) mit, bis sie aus dem Speicher entfernt ist (ab "
+    )
+
+
+async def test_a_deleted_file_counts_until_its_url_can_no_longer_write_it(
+    setup: Callable[..., Any], services: Services, pool: asyncpg.Pool
+) -> None:
+    entrant, entry = await setup(max_attachments=1)
+    created = await upload(
+        entrant, entry["id"], filename="a.pdf", content_type="application/pdf", data=PDF_BYTES
+    )
+    assert await verify(services, created["id"]) == "processed"
+    assert (await entrant.delete(f"/api/v1/attachments/{created['id']}")).status_code == 204
+    assert await clean_up(services) == 0
+    # The URL writes the upload key again; that object counts like the file did.
+    assert await put_again(created, PDF_BYTES) == 200
+    body = {"filename": "b.pdf", "content_type": "application/pdf", "size_bytes": 5}
+    r = await entrant.post(f"/api/v1/entries/{entry['id']}/attachments", json=body)
+    assert r.status_code == 422
+    assert r.json()["fields"][0]["message"].startswith(
+        "Höchstens 1 Anhänge je Beitrag. Darin zählt 1 abgelehnte oder gelöschte Datei (71 KB)"
+    )
+
+    await expire_upload_urls(pool)
+    assert await clean_up(services) == 1
+    stored = await row(pool, created["id"])
+    assert await services.storage.head(key=stored["object_key"]) is None
+    assert await services.storage.head(key=stored["stored_key"]) is None
+    r = await entrant.post(f"/api/v1/entries/{entry['id']}/attachments", json=body)
+    assert r.status_code == 201, r.text

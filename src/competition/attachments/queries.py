@@ -39,14 +39,23 @@ class AttachmentRow(Row, frozen=True):
         return self.stored_key if self.copied_at is not None else self.object_key
 
 
+class Usage(Row, frozen=True):
+    """What an entry's attachments occupy. `held_*`: rejected, deleted or expired attachments
+    whose objects are not removed yet; they count until `released_at` (the first of them)."""
+
+    count: int
+    bytes: int
+    held_count: int
+    held_bytes: int
+    released_at: datetime | None
+
+
 _COLUMNS = (
     "id, entry_id, object_key, filename, declared_type, size_bytes, declared_sha256, status, "
     "sha256, sniffed_type, reject_reason, upload_expires_at, created_at, completed_at, "
     "verified_at, stored_key, upload_etag, copied_at, object_removed_at"
 )
-# Attachments that occupy space: everything not deleted, expired or rejected.
-_LIVE = "status IN ('pending', 'uploaded', 'verified')"
-_GONE = "status IN ('deleted', 'expired')"
+_HELD = "status IN ('rejected', 'deleted', 'expired')"
 
 
 def _row(record: asyncpg.Record | None) -> AttachmentRow | None:
@@ -102,15 +111,23 @@ async def list_for_entry(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> li
     return [AttachmentRow(**dict(r)) for r in rows]
 
 
-async def usage(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> tuple[int, int]:
-    """(count, bytes) of the entry's live attachments."""
+async def usage(
+    conn: asyncpg.Connection, *, entry_id: uuid.UUID, removal_grace_seconds: int
+) -> Usage:
+    """Every attachment counts until its objects are removed from the store: a rejected or deleted
+    file occupies space (and its upload URL can still write it) until the clean-up removes it."""
     record = await one_row(
         conn,
-        f"""SELECT count(*) AS n, coalesce(sum(size_bytes), 0)::bigint AS bytes
-            FROM attachment WHERE entry_id = $1 AND {_LIVE}""",
+        f"""SELECT count(*) AS count, coalesce(sum(size_bytes), 0)::bigint AS bytes,
+                   count(*) FILTER (WHERE {_HELD}) AS held_count,
+                   coalesce(sum(size_bytes) FILTER (WHERE {_HELD}), 0)::bigint AS held_bytes,
+                   min(upload_expires_at) FILTER (WHERE {_HELD})
+                       + make_interval(secs => $2) AS released_at
+            FROM attachment WHERE entry_id = $1 AND object_removed_at IS NULL""",
         entry_id,
+        float(removal_grace_seconds),
     )
-    return record["n"], record["bytes"]
+    return Usage(**dict(record))
 
 
 async def count_unfinished(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> int:
@@ -232,15 +249,15 @@ async def claim_removable(
     conn: asyncpg.Connection, *, limit: int, grace_seconds: int
 ) -> list[Removable]:
     """Attachments with objects to remove, once no upload URL can write them again: the upload
-    object of verified ones (their copy stays), every object of deleted and expired ones.
-    Verified rows not yet copied keep their upload object: it is what they serve."""
+    object of verified ones (their copy stays), every object of rejected, deleted and expired
+    ones. Verified rows not yet copied keep their upload object: it is what they serve."""
     rows = await conn.fetch(
         f"""SELECT id, status, object_key, stored_key,
                    upload_removed_at IS NOT NULL AS upload_removed
             FROM attachment
             WHERE upload_expires_at < now() - make_interval(secs => $2)
               AND ((status = 'verified' AND upload_removed_at IS NULL AND copied_at IS NOT NULL)
-                   OR ({_GONE} AND object_removed_at IS NULL))
+                   OR ({_HELD} AND object_removed_at IS NULL))
             ORDER BY upload_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
         limit,
         float(grace_seconds),
@@ -251,7 +268,7 @@ async def claim_removable(
 async def mark_removed(conn: asyncpg.Connection, *, attachment_ids: list[uuid.UUID]) -> None:
     await conn.execute(
         f"""UPDATE attachment SET upload_removed_at = coalesce(upload_removed_at, now()),
-                   object_removed_at = CASE WHEN {_GONE} THEN now() END
+                   object_removed_at = CASE WHEN {_HELD} THEN now() END
             WHERE id = ANY($1::uuid[])""",
         attachment_ids,
     )

@@ -13,12 +13,15 @@ and sniffs that copy, so the SHA-256 on record is of the very bytes served. Uplo
 the submission deadline at the latest, so nothing written to the store after the deadline can
 become part of an entry.
 
-The clean-up removes objects only once the upload URL that could write them has expired: a
-removed upload key could be written again with it.
+Storage is bounded: an attachment counts against the entry's quota until the clean-up has removed
+its objects, which it does only once the upload URL has expired (a removed upload key could be
+written again with it). Rejected and deleted files therefore count for up to `UPLOAD_SECONDS` +
+`REMOVAL_GRACE_SECONDS` after they were announced.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 import unicodedata
@@ -40,6 +43,7 @@ from competition.errors import Conflict, FieldError, Invalid, NotFound
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.jury import service as jury
+from competition.localization import format_datetime
 from competition.storage.s3 import Storage
 from competition.text import without_bidi_controls
 
@@ -59,6 +63,24 @@ def clean_filename(name: str) -> str:
 
 def _human(size: int) -> str:
     return f"{size / 1024**2:.1f} MB".replace(".", ",")
+
+
+def held_note(usage: queries.Usage) -> str:
+    """Why the quota is smaller than the files shown: rejected and deleted files still count."""
+    if not usage.held_count or usage.released_at is None:
+        return ""
+    when = format_datetime(usage.released_at, "de")
+    held = usage.held_bytes
+    size = f"{math.ceil(held / 1024)} KB" if held < 1024**2 else _human(held)
+    if usage.held_count == 1:
+        return (
+            f" Darin zählt 1 abgelehnte oder gelöschte Datei ({size}) mit, bis sie aus dem "
+            f"Speicher entfernt ist (ab {when})."
+        )
+    return (
+        f" Darin zählen {usage.held_count} abgelehnte oder gelöschte Dateien ({size}) mit, bis "
+        f"sie aus dem Speicher entfernt sind (die erste ab {when})."
+    )
 
 
 async def access(
@@ -136,18 +158,23 @@ async def create(
                 f"Höchstens {_human(competition.max_file_bytes)} je Datei.",
             )
         )
-    count, used = await queries.usage(conn, entry_id=entry_id)
-    if count >= competition.max_attachments:
+    usage = await queries.usage(
+        conn, entry_id=entry_id, removal_grace_seconds=REMOVAL_GRACE_SECONDS
+    )
+    if usage.count >= competition.max_attachments:
         problems.append(
-            FieldError("entry", f"Höchstens {competition.max_attachments} Anhänge je Beitrag.")
+            FieldError(
+                "entry",
+                f"Höchstens {competition.max_attachments} Anhänge je Beitrag." + held_note(usage),
+            )
         )
-    elif used + data.size_bytes > competition.max_entry_bytes:
+    elif usage.bytes + data.size_bytes > competition.max_entry_bytes:
         problems.append(
             FieldError(
                 "size_bytes",
                 f"Alle Anhänge eines Beitrags zusammen höchstens "
                 f"{_human(competition.max_entry_bytes)}; frei: "
-                f"{_human(max(competition.max_entry_bytes - used, 0))}.",
+                f"{_human(max(competition.max_entry_bytes - usage.bytes, 0))}." + held_note(usage),
             )
         )
     if problems:
@@ -247,6 +274,10 @@ async def download(
         raise Conflict(
             "Der Anhang ist noch nicht verfügbar (Status: " + attachment.status + ").",
             code="not_available",
+        )
+    if attachment.object_removed_at is not None:
+        raise Conflict(
+            "Die abgelehnte Datei ist aus dem Speicher entfernt worden.", code="not_available"
         )
     link = await storage.presign_get(
         key=attachment.served_key, filename=filename, expires_in=DOWNLOAD_SECONDS
@@ -405,7 +436,7 @@ async def clean_up(
     grace_seconds: int = REMOVAL_GRACE_SECONDS,
 ) -> int:
     """Expire uploads never completed; once an upload URL has expired, remove the upload object
-    (the verified copy stays) and every object of deleted and expired attachments.
+    (the verified copy stays) and every object of rejected, deleted and expired attachments.
     Deleting a missing object is not an error in S3, so a repeated run changes nothing."""
     await queries.expire_abandoned(conn, grace_seconds=600)
     claimed = await queries.claim_removable(conn, limit=batch, grace_seconds=grace_seconds)
