@@ -501,3 +501,31 @@ async def test_a_deleted_file_counts_until_its_url_can_no_longer_write_it(
     assert await services.storage.head(key=stored["stored_key"]) is None
     r = await entrant.post(f"/api/v1/entries/{entry['id']}/attachments", json=body)
     assert r.status_code == 201, r.text
+
+
+async def test_entry_page_shows_that_rejected_files_count(
+    setup: Callable[..., Any], services: Services, pool: asyncpg.Pool
+) -> None:
+    entrant, entry = await setup(max_attachments=3)
+    created = await upload(
+        entrant, entry["id"], filename="a.pdf", content_type="application/pdf", data=HTML
+    )
+    assert await verify(services, created["id"]) == "processed"
+    async with pool.acquire() as conn:
+        first: datetime = await conn.fetchval(
+            "SELECT upload_expires_at + interval '60 s' FROM attachment"
+        )
+    page = (await entrant.get(f"/entries/{entry['id']}")).text
+    assert "Zählt zum Kontingent, bis die Datei aus dem Speicher entfernt ist." in page
+    assert (
+        "1 abgelehnte oder gelöschte Datei (1 KB) zählt zum Kontingent dieses Beitrags, bis sie "
+        f"aus dem Speicher entfernt ist (ab {format_datetime(first, 'de')})."
+    ) in page
+    assert f'href="/anhaenge/{created["id"]}"' in page
+
+    await expire_upload_urls(pool)
+    assert await clean_up(services) == 1
+    page = (await entrant.get(f"/entries/{entry['id']}")).text
+    assert "Aus dem Speicher entfernt." in page
+    assert "zählt zum Kontingent" not in page
+    assert f'href="/anhaenge/{created["id"]}"' not in page

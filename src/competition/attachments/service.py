@@ -83,6 +83,11 @@ def held_note(usage: queries.Usage) -> str:
     )
 
 
+async def usage(conn: asyncpg.Connection, entry_id: uuid.UUID) -> queries.Usage:
+    """What the entry's attachments occupy of its quota, rejected and deleted files included."""
+    return await queries.usage(conn, entry_id=entry_id, removal_grace_seconds=REMOVAL_GRACE_SECONDS)
+
+
 async def access(
     conn: asyncpg.Connection, principal: Principal, attachment_id: uuid.UUID
 ) -> tuple[AttachmentRow, EntryRow, str]:
