@@ -4,7 +4,9 @@ in its own transaction so one failing duty does not hold back the others.
 
 - phase transitions due by time (scheduled openings, deadlines), on the database clock;
 - deadline reminders for drafts, 72 h and 24 h before the deadline, each once;
-- removal of objects of deleted attachments and of uploads never completed;
+- removal of objects of rejected and deleted attachments and of uploads never completed, once
+  their upload URL has expired, and of upload objects of verified attachments (their copy stays);
+- copying attachments verified before verified bytes had a key of their own;
 - sealing the audit log into its hash chain;
 - retention: blanking old mail contents, deleting accounts never confirmed.
 """
@@ -43,6 +45,10 @@ async def _attachments(conn: asyncpg.Connection, services: Services) -> int:
     return await attachments.clean_up(conn, services.storage)
 
 
+async def _attachment_copies(conn: asyncpg.Connection, services: Services) -> int:
+    return await attachments.copy_verified_before_copies(conn, services.storage)
+
+
 async def _audit(conn: asyncpg.Connection, _: Services) -> int:
     return await audit.seal(conn)
 
@@ -55,6 +61,7 @@ DUTIES: dict[str, Duty] = {
     "phase_transitions": _transitions,
     "deadline_reminders": _reminders,
     "attachment_cleanup": _attachments,
+    "attachment_copies": _attachment_copies,
     "audit_seal": _audit,
     "retention": _retention,
 }

@@ -206,26 +206,51 @@ async def test_deleted_and_abandoned_uploads_are_removed_from_the_store(
             content=b"%PDF-",
             headers=abandoned["upload"]["headers"],
         )
+    assert (await wait_status(entrant, kept["id"]))["status"] == "verified"
+    assert (await wait_status(entrant, gone["id"]))["status"] == "verified"
     assert (await entrant.delete(f"/api/v1/attachments/{gone['id']}")).status_code == 204
     async with pool.acquire() as conn:
         await conn.execute(
             "UPDATE attachment SET upload_expires_at = now() - interval '1 hour' WHERE id = $1",
             abandoned["id"],
         )
-    # The worker's periodic clean-up removes both objects; the verified one stays.
-    for _ in range(100):
+
+    async def removed() -> int:
         async with pool.acquire() as conn:
-            removed = await conn.fetchval(
+            n: int = await conn.fetchval(
                 "SELECT count(*) FROM attachment WHERE object_removed_at IS NOT NULL"
             )
-        if removed == 2:
+        return n
+
+    # The worker's periodic clean-up removes the abandoned upload. The deleted file's upload URL
+    # is still valid: removing its objects now would let that URL write them again, unseen.
+    for _ in range(100):
+        if await removed() == 1:
             break
         await asyncio.sleep(0.1)
     async with pool.acquire() as conn:
-        rows = await conn.fetch("SELECT id, object_key, status FROM attachment")
-    keys = {str(r["id"]): r["object_key"] for r in rows}
-    assert sorted(r["status"] for r in rows) == ["deleted", "expired", "verified"]
-    assert await services.storage.head(key=keys[gone["id"]]) is None
-    assert await services.storage.head(key=keys[abandoned["id"]]) is None
-    assert (await services.storage.head(key=keys[kept["id"]])) is not None
+        rows = {
+            str(r["id"]): r
+            for r in await conn.fetch("SELECT id, object_key, stored_key, status FROM attachment")
+        }
+    assert sorted(r["status"] for r in rows.values()) == ["deleted", "expired", "verified"]
+    assert await services.storage.head(key=rows[abandoned["id"]]["object_key"]) is None
+    assert await services.storage.head(key=rows[gone["id"]]["stored_key"]) is not None
+
+    # Once the URLs have expired, the deleted file's objects go and the verified one keeps only
+    # its copy, the bytes that were hashed.
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE attachment SET upload_expires_at = now() - interval '1 hour' WHERE id <> $1",
+            abandoned["id"],
+        )
+    for _ in range(100):
+        if await removed() == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert await removed() == 2
+    for key in ("object_key", "stored_key"):
+        assert await services.storage.head(key=rows[gone["id"]][key]) is None
+    assert await services.storage.head(key=rows[kept["id"]]["object_key"]) is None
+    assert await services.storage.head(key=rows[kept["id"]]["stored_key"]) is not None
     assert (await entrant.get(f"/api/v1/attachments/{gone['id']}")).status_code == 404

@@ -27,14 +27,35 @@ class AttachmentRow(Row, frozen=True):
     created_at: datetime
     completed_at: datetime | None
     verified_at: datetime | None
+    stored_key: str
+    upload_etag: str | None
+    copied_at: datetime | None
+    object_removed_at: datetime | None
+
+    @property
+    def served_key(self) -> str:
+        """The key downloads read: the copy once made; before that (uploads being checked, rows
+        verified before copies existed) the upload key."""
+        return self.stored_key if self.copied_at is not None else self.object_key
+
+
+class Usage(Row, frozen=True):
+    """What an entry's attachments occupy. `held_*`: rejected, deleted or expired attachments
+    whose objects are not removed yet; they count until `released_at` (the first of them)."""
+
+    count: int
+    bytes: int
+    held_count: int
+    held_bytes: int
+    released_at: datetime | None
 
 
 _COLUMNS = (
     "id, entry_id, object_key, filename, declared_type, size_bytes, declared_sha256, status, "
-    "sha256, sniffed_type, reject_reason, upload_expires_at, created_at, completed_at, verified_at"
+    "sha256, sniffed_type, reject_reason, upload_expires_at, created_at, completed_at, "
+    "verified_at, stored_key, upload_etag, copied_at, object_removed_at"
 )
-# Attachments that occupy space: everything not deleted, expired or rejected.
-_LIVE = "status IN ('pending', 'uploaded', 'verified')"
+_HELD = "status IN ('rejected', 'deleted', 'expired')"
 
 
 def _row(record: asyncpg.Record | None) -> AttachmentRow | None:
@@ -47,6 +68,7 @@ async def insert_attachment(
     attachment_id: uuid.UUID,
     entry_id: uuid.UUID,
     object_key: str,
+    stored_key: str,
     filename: str,
     declared_type: str,
     size_bytes: int,
@@ -56,12 +78,13 @@ async def insert_attachment(
 ) -> AttachmentRow:
     record = await one_row(
         conn,
-        f"""INSERT INTO attachment (id, entry_id, object_key, filename, declared_type, size_bytes,
-                                    declared_sha256, upload_expires_at, created_by)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_COLUMNS}""",
+        f"""INSERT INTO attachment (id, entry_id, object_key, stored_key, filename, declared_type,
+                                    size_bytes, declared_sha256, upload_expires_at, created_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {_COLUMNS}""",
         attachment_id,
         entry_id,
         object_key,
+        stored_key,
         filename,
         declared_type,
         size_bytes,
@@ -88,15 +111,23 @@ async def list_for_entry(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> li
     return [AttachmentRow(**dict(r)) for r in rows]
 
 
-async def usage(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> tuple[int, int]:
-    """(count, bytes) of the entry's live attachments."""
+async def usage(
+    conn: asyncpg.Connection, *, entry_id: uuid.UUID, removal_grace_seconds: int
+) -> Usage:
+    """Every attachment counts until its objects are removed from the store: a rejected or deleted
+    file occupies space (and its upload URL can still write it) until the clean-up removes it."""
     record = await one_row(
         conn,
-        f"""SELECT count(*) AS n, coalesce(sum(size_bytes), 0)::bigint AS bytes
-            FROM attachment WHERE entry_id = $1 AND {_LIVE}""",
+        f"""SELECT count(*) AS count, coalesce(sum(size_bytes), 0)::bigint AS bytes,
+                   count(*) FILTER (WHERE {_HELD}) AS held_count,
+                   coalesce(sum(size_bytes) FILTER (WHERE {_HELD}), 0)::bigint AS held_bytes,
+                   min(upload_expires_at) FILTER (WHERE {_HELD})
+                       + make_interval(secs => $2) AS released_at
+            FROM attachment WHERE entry_id = $1 AND object_removed_at IS NULL""",
         entry_id,
+        float(removal_grace_seconds),
     )
-    return record["n"], record["bytes"]
+    return Usage(**dict(record))
 
 
 async def count_unfinished(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> int:
@@ -109,19 +140,22 @@ async def count_unfinished(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> 
     return n
 
 
-async def mark_uploaded(conn: asyncpg.Connection, *, attachment_id: uuid.UUID) -> None:
+async def mark_uploaded(conn: asyncpg.Connection, *, attachment_id: uuid.UUID, etag: str) -> None:
     await conn.execute(
-        "UPDATE attachment SET status = 'uploaded', completed_at = now() WHERE id = $1",
+        """UPDATE attachment SET status = 'uploaded', completed_at = now(), upload_etag = $2
+           WHERE id = $1""",
         attachment_id,
+        etag,
     )
 
 
 async def mark_verified(
     conn: asyncpg.Connection, *, attachment_id: uuid.UUID, sha256: str, sniffed_type: str
 ) -> bool:
+    """Verified: the bytes at `stored_key`, copied just before, hash to `sha256`."""
     result: str = await conn.execute(
         """UPDATE attachment SET status = 'verified', sha256 = $2, sniffed_type = $3,
-                  verified_at = now()
+                  verified_at = now(), copied_at = now()
            WHERE id = $1 AND status = 'uploaded'""",
         attachment_id,
         sha256,
@@ -137,15 +171,53 @@ async def mark_rejected(
     reason: str,
     sha256: str | None = None,
     sniffed_type: str | None = None,
+    copied: bool = False,
 ) -> bool:
     result: str = await conn.execute(
         """UPDATE attachment SET status = 'rejected', reject_reason = $2, sha256 = $3,
-                  sniffed_type = $4, verified_at = now()
+                  sniffed_type = $4, verified_at = now(),
+                  copied_at = CASE WHEN $5 THEN now() END
            WHERE id = $1 AND status IN ('pending', 'uploaded')""",
         attachment_id,
         reason,
         sha256,
         sniffed_type,
+        copied,
+    )
+    return result.endswith(" 1")
+
+
+async def claim_not_copied(conn: asyncpg.Connection, *, limit: int) -> list[AttachmentRow]:
+    """Attachments verified before verified bytes were copied to a key of their own."""
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM attachment
+            WHERE status = 'verified' AND copied_at IS NULL
+            ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
+        limit,
+    )
+    return [AttachmentRow(**dict(r)) for r in rows]
+
+
+async def mark_copied(conn: asyncpg.Connection, *, attachment_id: uuid.UUID) -> bool:
+    result: str = await conn.execute(
+        """UPDATE attachment SET copied_at = now()
+           WHERE id = $1 AND status = 'verified' AND copied_at IS NULL""",
+        attachment_id,
+    )
+    return result.endswith(" 1")
+
+
+async def reject_verified(
+    conn: asyncpg.Connection, *, attachment_id: uuid.UUID, reason: str, copied: bool
+) -> bool:
+    """A verified attachment whose bytes no longer hash to what was verified."""
+    result: str = await conn.execute(
+        """UPDATE attachment SET status = 'rejected', reject_reason = $2,
+                  copied_at = CASE WHEN $3 THEN now() END
+           WHERE id = $1 AND status = 'verified' AND copied_at IS NULL""",
+        attachment_id,
+        reason,
+        copied,
     )
     return result.endswith(" 1")
 
@@ -165,18 +237,38 @@ async def expire_abandoned(conn: asyncpg.Connection, *, grace_seconds: int) -> i
     return int(result.rsplit(maxsplit=1)[-1])
 
 
-async def claim_removable(conn: asyncpg.Connection, *, limit: int) -> list[tuple[uuid.UUID, str]]:
+class Removable(Row, frozen=True):
+    id: uuid.UUID
+    status: str
+    object_key: str
+    stored_key: str
+    upload_removed: bool
+
+
+async def claim_removable(
+    conn: asyncpg.Connection, *, limit: int, grace_seconds: int
+) -> list[Removable]:
+    """Attachments with objects to remove, once no upload URL can write them again: the upload
+    object of verified ones (their copy stays), every object of rejected, deleted and expired
+    ones. Verified rows not yet copied keep their upload object: it is what they serve."""
     rows = await conn.fetch(
-        """SELECT id, object_key FROM attachment
-           WHERE status IN ('deleted', 'expired') AND object_removed_at IS NULL
-           ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
+        f"""SELECT id, status, object_key, stored_key,
+                   upload_removed_at IS NOT NULL AS upload_removed
+            FROM attachment
+            WHERE upload_expires_at < now() - make_interval(secs => $2)
+              AND ((status = 'verified' AND upload_removed_at IS NULL AND copied_at IS NOT NULL)
+                   OR ({_HELD} AND object_removed_at IS NULL))
+            ORDER BY upload_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
         limit,
+        float(grace_seconds),
     )
-    return [(r["id"], r["object_key"]) for r in rows]
+    return [Removable(**dict(r)) for r in rows]
 
 
 async def mark_removed(conn: asyncpg.Connection, *, attachment_ids: list[uuid.UUID]) -> None:
     await conn.execute(
-        "UPDATE attachment SET object_removed_at = now() WHERE id = ANY($1::uuid[])",
+        f"""UPDATE attachment SET upload_removed_at = coalesce(upload_removed_at, now()),
+                   object_removed_at = CASE WHEN {_HELD} THEN now() END
+            WHERE id = ANY($1::uuid[])""",
         attachment_ids,
     )

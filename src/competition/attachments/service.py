@@ -4,10 +4,24 @@ refuses anything else); `complete` checks the stored object with HEAD; a worker 
 computes SHA-256 and sniffs the real type from its magic bytes before it counts as verified.
 Downloads are short-lived presigned GETs with `Content-Disposition: attachment`. Object keys are
 ids only, never user-provided names.
+
+Verified bytes are immutable. A presigned PUT can be replayed for as long as it is valid, so the
+key it writes (`object_key`) is never what jurors read: the job first copies the upload inside the
+store to `stored_key`, which no upload URL is ever signed for, and only while the upload still has
+the ETag `complete` saw, and with the declared content type as its only header; then it hashes
+and sniffs that copy, so the SHA-256 on record is of the very bytes served. Upload URLs expire at
+the submission deadline at the latest, so nothing written to the store after the deadline can
+become part of an entry.
+
+Storage is bounded: an attachment counts against the entry's quota until the clean-up has removed
+its objects, which it does only once the upload URL has expired (a removed upload key could be
+written again with it). Rejected and deleted files therefore count for up to `UPLOAD_SECONDS` +
+`REMOVAL_GRACE_SECONDS` after they were announced.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 import unicodedata
@@ -29,11 +43,14 @@ from competition.errors import Conflict, FieldError, Invalid, NotFound
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.jury import service as jury
+from competition.localization import format_datetime
 from competition.storage.s3 import Storage
 from competition.text import without_bidi_controls
 
 UPLOAD_SECONDS = 900
 DOWNLOAD_SECONDS = 300
+# Removal waits this long after an upload URL's expiry: the store checks expiry by its own clock.
+REMOVAL_GRACE_SECONDS = 60
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -46,6 +63,29 @@ def clean_filename(name: str) -> str:
 
 def _human(size: int) -> str:
     return f"{size / 1024**2:.1f} MB".replace(".", ",")
+
+
+def held_note(usage: queries.Usage) -> str:
+    """Why the quota is smaller than the files shown: rejected and deleted files still count."""
+    if not usage.held_count or usage.released_at is None:
+        return ""
+    when = format_datetime(usage.released_at, "de")
+    held = usage.held_bytes
+    size = f"{math.ceil(held / 1024)} KB" if held < 1024**2 else _human(held)
+    if usage.held_count == 1:
+        return (
+            f" Darin zählt 1 abgelehnte oder gelöschte Datei ({size}) mit, bis sie aus dem "
+            f"Speicher entfernt ist (ab {when})."
+        )
+    return (
+        f" Darin zählen {usage.held_count} abgelehnte oder gelöschte Dateien ({size}) mit, bis "
+        f"sie aus dem Speicher entfernt sind (die erste ab {when})."
+    )
+
+
+async def usage(conn: asyncpg.Connection, entry_id: uuid.UUID) -> queries.Usage:
+    """What the entry's attachments occupy of its quota, rejected and deleted files included."""
+    return await queries.usage(conn, entry_id=entry_id, removal_grace_seconds=REMOVAL_GRACE_SECONDS)
 
 
 async def access(
@@ -123,18 +163,23 @@ async def create(
                 f"Höchstens {_human(competition.max_file_bytes)} je Datei.",
             )
         )
-    count, used = await queries.usage(conn, entry_id=entry_id)
-    if count >= competition.max_attachments:
+    usage = await queries.usage(
+        conn, entry_id=entry_id, removal_grace_seconds=REMOVAL_GRACE_SECONDS
+    )
+    if usage.count >= competition.max_attachments:
         problems.append(
-            FieldError("entry", f"Höchstens {competition.max_attachments} Anhänge je Beitrag.")
+            FieldError(
+                "entry",
+                f"Höchstens {competition.max_attachments} Anhänge je Beitrag." + held_note(usage),
+            )
         )
-    elif used + data.size_bytes > competition.max_entry_bytes:
+    elif usage.bytes + data.size_bytes > competition.max_entry_bytes:
         problems.append(
             FieldError(
                 "size_bytes",
                 f"Alle Anhänge eines Beitrags zusammen höchstens "
                 f"{_human(competition.max_entry_bytes)}; frei: "
-                f"{_human(max(competition.max_entry_bytes - used, 0))}.",
+                f"{_human(max(competition.max_entry_bytes - usage.bytes, 0))}." + held_note(usage),
             )
         )
     if problems:
@@ -142,19 +187,26 @@ async def create(
 
     attachment_id = uuid.uuid4()
     key = f"attachments/{entry_id}/{attachment_id}"
+    # No upload URL outlives the deadline: what the store accepts after it never reaches an entry.
+    now = datetime.now(UTC)
+    expires_at = min(now + timedelta(seconds=UPLOAD_SECONDS), competition.submission_closes_at)
     upload = await storage.presign_put(
-        key=key, content_type=content_type, size=data.size_bytes, expires_in=UPLOAD_SECONDS
+        key=key,
+        content_type=content_type,
+        size=data.size_bytes,
+        expires_in=max(int((expires_at - now).total_seconds()), 1),
     )
     row = await queries.insert_attachment(
         conn,
         attachment_id=attachment_id,
         entry_id=entry_id,
         object_key=key,
+        stored_key=f"files/{entry_id}/{attachment_id}",
         filename=clean_filename(data.filename),
         declared_type=content_type,
         size_bytes=data.size_bytes,
         declared_sha256=data.sha256,
-        upload_expires_at=datetime.now(UTC) + timedelta(seconds=UPLOAD_SECONDS),
+        upload_expires_at=expires_at,
         created_by=principal.account_id,
     )
     await audit.record(
@@ -170,7 +222,7 @@ async def create(
         id=row.id,
         status=row.status,
         upload=schemas.Upload(method=upload.method, url=upload.url, headers=upload.headers),
-        expires_at=competitions.berlin(upload.expires_at),
+        expires_at=competitions.berlin(expires_at),
     )
 
 
@@ -202,7 +254,7 @@ async def complete(
         await queries.mark_rejected(conn, attachment_id=attachment_id, reason=reason)
         status = "rejected"
     else:
-        await queries.mark_uploaded(conn, attachment_id=attachment_id)
+        await queries.mark_uploaded(conn, attachment_id=attachment_id, etag=info.etag)
         await events.record(conn, "attachment.uploaded", aggregate_id=attachment_id)
         status = "uploaded"
     await audit.record(
@@ -228,8 +280,12 @@ async def download(
             "Der Anhang ist noch nicht verfügbar (Status: " + attachment.status + ").",
             code="not_available",
         )
+    if attachment.object_removed_at is not None:
+        raise Conflict(
+            "Die abgelehnte Datei ist aus dem Speicher entfernt worden.", code="not_available"
+        )
     link = await storage.presign_get(
-        key=attachment.object_key, filename=filename, expires_in=DOWNLOAD_SECONDS
+        key=attachment.served_key, filename=filename, expires_in=DOWNLOAD_SECONDS
     )
     return schemas.Download(url=link.url, expires_at=competitions.berlin(link.expires_at))
 
@@ -271,7 +327,9 @@ def to_response(row: AttachmentRow, *, filename: str | None = None) -> schemas.A
 
 
 async def on_uploaded(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
-    """Stream the object, hash it, sniff its type; verified or rejected with a reason."""
+    """Copy the upload to the key downloads read, then hash and sniff that copy: verified or
+    rejected with a reason. Copying first means a PUT racing the job changes nothing: the hash is
+    of the bytes that are served. The store being down raises, and the job is retried."""
     assert event.aggregate_id is not None
     attachment = await queries.get_attachment(
         conn, attachment_id=event.aggregate_id, for_update=True
@@ -279,14 +337,34 @@ async def on_uploaded(conn: asyncpg.Connection, services: Services, event: Event
     if attachment is None or attachment.status != "uploaded":
         return
     storage: Storage = services.storage
+    copied = await storage.copy(
+        source=attachment.object_key,
+        target=attachment.stored_key,
+        content_type=attachment.declared_type,
+        if_etag=attachment.upload_etag,
+    )
+    if copied != "copied":
+        # Decided by the store's state, final like every verdict below.
+        await queries.mark_rejected(
+            conn,
+            attachment_id=attachment.id,
+            reason=(
+                "Die Datei wurde nach dem Abschließen des Hochladens noch einmal hochgeladen. "
+                "Bitte laden Sie sie neu hoch."
+                if copied == "changed"
+                else "Die hochgeladene Datei ist nicht mehr im Speicher. Bitte laden Sie sie neu "
+                "hoch."
+            ),
+        )
+        return
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as local:
-        digest = await storage.copy_to(key=attachment.object_key, sink=local)
+        digest = await storage.copy_to(key=attachment.stored_key, sink=local)
         size = local.tell()
         found = sniff.sniff(local, declared=attachment.declared_type)
     declared_label = sniff.ALLOWED.get(attachment.declared_type, attachment.declared_type)
     # Every outcome here is decided by the bytes alone, so a rejection is final: it commits with
     # the event's processed mark and the job is never retried for it.
-    reason = None
+    reason: str | None = None
     if size != attachment.size_bytes:
         reason = f"Die Datei hat {size} statt {attachment.size_bytes} Bytes."
     elif found.problem is not None:
@@ -306,15 +384,72 @@ async def on_uploaded(conn: asyncpg.Connection, services: Services, event: Event
             reason=reason,
             sha256=digest,
             sniffed_type=found.kind,
+            copied=True,
         )
 
 
-async def clean_up(conn: asyncpg.Connection, storage: Storage, *, batch: int = 100) -> int:
-    """Expire uploads never completed, remove objects of deleted and expired attachments."""
+async def copy_verified_before_copies(
+    conn: asyncpg.Connection, storage: Storage, *, batch: int = 20
+) -> int:
+    """Attachments verified before verified bytes had a key of their own are served from their
+    upload key until this duty copies them and hashes the copy. Bytes that still hash to the
+    verified SHA-256 are served from the copy from then on; bytes that do not were replaced after
+    verification: the attachment is rejected, and the audit log keeps both hashes."""
+    done = 0
+    for attachment in await queries.claim_not_copied(conn, limit=batch):
+        outcome = await storage.copy(
+            source=attachment.object_key,
+            target=attachment.stored_key,
+            content_type=attachment.declared_type,
+        )
+        digest: str | None = None
+        if outcome == "copied":
+            with tempfile.SpooledTemporaryFile(max_size=8 * 1024**2) as local:
+                digest = await storage.copy_to(key=attachment.stored_key, sink=local)
+        if digest is not None and digest == attachment.sha256:
+            await queries.mark_copied(conn, attachment_id=attachment.id)
+        else:
+            await queries.reject_verified(
+                conn,
+                attachment_id=attachment.id,
+                copied=digest is not None,
+                reason=(
+                    "Die Datei wurde nach ihrer Prüfung verändert. Bitte laden Sie sie neu hoch."
+                    if digest is not None
+                    else "Die Datei ist nicht mehr im Speicher. Bitte laden Sie sie neu hoch."
+                ),
+            )
+            entry = await entry_queries.get_entry(conn, entry_id=attachment.entry_id)
+            await audit.record(
+                conn,
+                actor_id=None,
+                action="attachment.changed_after_verification",
+                competition_id=entry.competition_id if entry else None,
+                subject_type="attachment",
+                subject_id=attachment.id,
+                data={"verified_sha256": attachment.sha256, "found_sha256": digest},
+            )
+        done += 1
+    return done
+
+
+async def clean_up(
+    conn: asyncpg.Connection,
+    storage: Storage,
+    *,
+    batch: int = 100,
+    grace_seconds: int = REMOVAL_GRACE_SECONDS,
+) -> int:
+    """Expire uploads never completed; once an upload URL has expired, remove the upload object
+    (the verified copy stays) and every object of rejected, deleted and expired attachments.
+    Deleting a missing object is not an error in S3, so a repeated run changes nothing."""
     await queries.expire_abandoned(conn, grace_seconds=600)
-    claimed = await queries.claim_removable(conn, limit=batch)
-    for _, key in claimed:
-        await storage.delete(key=key)  # deleting a missing object is not an error in S3
+    claimed = await queries.claim_removable(conn, limit=batch, grace_seconds=grace_seconds)
+    for row in claimed:
+        if not row.upload_removed:
+            await storage.delete(key=row.object_key)
+        if row.status != "verified":
+            await storage.delete(key=row.stored_key)
     if claimed:
-        await queries.mark_removed(conn, attachment_ids=[i for i, _ in claimed])
+        await queries.mark_removed(conn, attachment_ids=[row.id for row in claimed])
     return len(claimed)

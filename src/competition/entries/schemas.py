@@ -40,6 +40,8 @@ class AttachmentBrief(Response):
     size_bytes: int
     status: str
     reject_reason: str | None
+    # When a rejected file was removed from the store; until then it counts against the quota.
+    removed_at: datetime | None = None
 
 
 class Entry(Response):

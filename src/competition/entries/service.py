@@ -273,6 +273,9 @@ async def to_response(conn: asyncpg.Connection, entry: EntryRow) -> schemas.Entr
                 size_bytes=a.size_bytes,
                 status=a.status,
                 reject_reason=a.reject_reason,
+                removed_at=(
+                    competitions.berlin(a.object_removed_at) if a.object_removed_at else None
+                ),
             )
             for a in attachments
             if a.status not in ("deleted", "expired")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import boto3
 import msgspec
@@ -34,6 +34,10 @@ class PresignedRequest(msgspec.Struct, frozen=True):
     url: str
     headers: dict[str, str]
     expires_at: datetime
+
+
+# What a server-side copy found: done, the source gone, or the source no longer the one expected.
+CopyOutcome = Literal["copied", "missing", "changed"]
 
 
 class StorageUnavailable(RuntimeError):
@@ -176,6 +180,34 @@ class Storage:
             return await asyncio.to_thread(pull)
         except BotoCoreError as exc:
             raise StorageUnavailable(str(exc)) from exc
+
+    async def copy(
+        self, *, source: str, target: str, content_type: str, if_etag: str | None = None
+    ) -> CopyOutcome:
+        """Copy an object inside the store (no bytes pass through us). The copy gets
+        `content_type` and nothing else of the source's headers: a presigned PUT signs only type
+        and length, so any other header (Content-Encoding, Content-Language, Cache-Control …)
+        was chosen by the uploader. With `if_etag` the store copies only while the source still
+        has that ETag, atomically with the copy."""
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": target,
+            "CopySource": {"Bucket": self.bucket, "Key": source},
+            "MetadataDirective": "REPLACE",
+            "ContentType": content_type,
+        }
+        if if_etag:
+            params["CopySourceIfMatch"] = f'"{if_etag}"'
+        try:
+            await self._call(self.client.copy_object, **params)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return "missing"
+            if code in ("412", "PreconditionFailed"):
+                return "changed"
+            raise StorageUnavailable(str(exc)) from exc
+        return "copied"
 
     async def delete(self, *, key: str) -> None:
         await self._call(self.client.delete_object, Bucket=self.bucket, Key=key)

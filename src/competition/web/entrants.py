@@ -116,6 +116,7 @@ async def _editor(
         errors=problems.fields,
         stored=stored,
         accept=",".join(ALLOWED_TYPES),
+        usage=await attachments.usage(ui.conn, row.id) if role == "member" else None,
     )
 
 
