@@ -15,7 +15,7 @@ import asyncpg
 
 from competition.audit import service as audit
 from competition.auth import Principal, missing_organise_scope
-from competition.competitions import phases, queries, schemas
+from competition.competitions import phases, queries, rules, schemas
 from competition.competitions.queries import CompetitionRow
 from competition.errors import (
     Conflict,
@@ -30,7 +30,7 @@ from competition.jury import queries as jury_queries
 from competition.localization import BERLIN
 from competition.text import without_bidi_controls
 
-DEFAULT_TIE_BREAK = ["median", "highest_weight_criterion", "top_marks"]
+DEFAULT_TIE_BREAK = list(rules.DEFAULT_TIE_BREAK)
 FROZEN_WHEN_OPEN = (
     "categories",
     "criteria",
@@ -133,7 +133,10 @@ def _validate_structure(
     criterion_keys: set[str],
     max_file: int | None,
     max_entry: int | None,
+    tie_break_sent: bool = True,
 ) -> None:
+    """Every rule the aggregation relies on, checked when the competition declares it: a chain
+    or a criterion a result run could not apply is refused here, not when the run starts."""
     problems: list[FieldError] = []
     if opens is not None and closes is not None and closes <= opens:
         problems.append(
@@ -150,9 +153,8 @@ def _validate_structure(
             if c.max <= c.min:
                 problems.append(FieldError(f"criteria[{i}].max", "max muss größer als min sein."))
         criterion_keys = {c.key for c in criteria}
-    for i, rule in enumerate(tie_break or []):
-        if rule.startswith("criterion:") and rule.split(":", 1)[1] not in criterion_keys:
-            problems.append(FieldError(f"tie_break[{i}]", f"Unbekanntes Kriterium in „{rule}“."))
+    if tie_break is not None:
+        problems += _tie_break_errors(tie_break, criterion_keys, sent=tie_break_sent)
     if max_file is not None and max_entry is not None and max_entry < max_file:
         problems.append(
             FieldError(
@@ -161,6 +163,35 @@ def _validate_structure(
         )
     if problems:
         raise Invalid("Die Eingaben sind ungültig.", fields=problems)
+
+
+_TIE_BREAK_MESSAGES: Final[dict[rules.ProblemKind, str]] = {
+    "unknown_rule": "Unbekannte Regel „{rule}“.",
+    "unknown_criterion": "Unbekanntes Kriterium in „{rule}“.",
+    "repeated": "„{rule}“ steht schon weiter vorn; jede Regel darf nur einmal vorkommen.",
+}
+
+
+def _tie_break_errors(
+    tie_break: list[str], criterion_keys: set[str], *, sent: bool
+) -> list[FieldError]:
+    """The chain's problems at their positions; a stored chain that new criteria would break
+    (`sent` false) is named as a whole, since the caller did not send it."""
+    found = rules.tie_break_problems(tie_break, criterion_keys)
+    if sent:
+        return [
+            FieldError(f"tie_break[{p.index}]", _TIE_BREAK_MESSAGES[p.kind].format(rule=p.rule))
+            for p in found
+        ]
+    return [
+        FieldError(
+            "tie_break",
+            f"Die Regel „{p.rule}“ bei Gleichstand verweist auf ein Kriterium, das es dann nicht "
+            "mehr gibt. Bitte die Regeln bei Gleichstand mit anpassen.",
+        )
+        for p in found
+        if p.kind == "unknown_criterion"
+    ][:1]
 
 
 async def create(
@@ -284,12 +315,17 @@ async def update(
     criteria_keys = {
         c.key for c in await queries.list_criteria(conn, competition_id=competition_id)
     }
+    # The chain as it will be: the one sent, or the stored one against the criteria sent now.
+    tie_break = data.tie_break
+    if tie_break is None and data.criteria is not None:
+        tie_break = row.tie_break
     _validate_structure(
         opens=opens,
         closes=closes,
         categories=data.categories,
         criteria=data.criteria,
-        tie_break=data.tie_break,
+        tie_break=tie_break,
+        tie_break_sent=data.tie_break is not None,
         criterion_keys=criteria_keys,
         max_file=data.max_file_bytes or row.max_file_bytes,
         max_entry=data.max_entry_bytes or row.max_entry_bytes,

@@ -105,6 +105,18 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+# The tie-break vocabulary is declared with the competition; one definition for both.
+from competition.competitions.rules import (
+    DEFAULT_TIE_BREAK,
+    RULE_CRITERION_PREFIX,
+    RULE_HIGHEST_WEIGHT,
+    RULE_MEDIAN,
+    RULE_N_REVIEWS,
+    RULE_RAW_MEAN,
+    RULE_TOP_MARKS,
+    tie_break_problems,
+)
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -124,20 +136,6 @@ FLAG_FEW_REVIEWS: Final = "few_reviews"
 FLAG_HIGH_DISAGREEMENT: Final = "high_disagreement"
 FLAG_OUTLIER_JUROR: Final = "outlier_juror"
 FLAG_TIE_UNBROKEN: Final = "tie_unbroken"
-
-RULE_MEDIAN: Final = "median"
-RULE_RAW_MEAN: Final = "raw_mean"
-RULE_HIGHEST_WEIGHT: Final = "highest_weight_criterion"
-RULE_TOP_MARKS: Final = "top_marks"
-RULE_N_REVIEWS: Final = "n_reviews"
-RULE_CRITERION_PREFIX: Final = "criterion:"
-PLAIN_RULES: Final = (
-    RULE_MEDIAN,
-    RULE_RAW_MEAN,
-    RULE_HIGHEST_WEIGHT,
-    RULE_TOP_MARKS,
-    RULE_N_REVIEWS,
-)
 
 
 class AggregationInputError(ValueError):
@@ -225,7 +223,7 @@ class ScoreTable(msgspec.Struct, frozen=True, kw_only=True, eq=False):
 
 
 class AggregateParameters(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    tie_break: tuple[str, ...] = (RULE_MEDIAN, RULE_HIGHEST_WEIGHT, RULE_TOP_MARKS)
+    tie_break: tuple[str, ...] = DEFAULT_TIE_BREAK
     reviews_per_entry: int = 3
     min_juror_sheets: int = 3
     high_disagreement_points: float = 20.0
@@ -370,15 +368,10 @@ def _validate_table(table: ScoreTable) -> None:
 
 
 def _validate_parameters(params: AggregateParameters, criteria: Sequence[Criterion]) -> None:
-    keys = {c.key for c in criteria}
-    for rule in params.tie_break:
-        if rule in PLAIN_RULES:
-            continue
-        if rule.startswith(RULE_CRITERION_PREFIX) and rule[len(RULE_CRITERION_PREFIX) :] in keys:
-            continue
-        raise AggregationInputError(f"unknown tie-break rule {rule!r}")
-    if len(set(params.tie_break)) != len(params.tie_break):
-        raise AggregationInputError("tie-break rules must not repeat")
+    for problem in tie_break_problems(params.tie_break, {c.key for c in criteria}):
+        if problem.kind == "repeated":
+            raise AggregationInputError("tie-break rules must not repeat")
+        raise AggregationInputError(f"unknown tie-break rule {problem.rule!r}")
     if params.reviews_per_entry < 0:
         raise AggregationInputError("reviews_per_entry must not be negative")
     if params.min_juror_sheets < 2:

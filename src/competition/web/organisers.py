@@ -21,7 +21,7 @@ from litestar.response import Template
 from competition.accounts import queries as account_queries
 from competition.audit import queries as audit_queries
 from competition.auth import ServicesDep
-from competition.competitions import phases
+from competition.competitions import phases, rules
 from competition.competitions import schemas as competition_schemas
 from competition.competitions import service as competitions
 from competition.competitions.districts import NAMES as DISTRICTS
@@ -121,6 +121,17 @@ def _setup_data(
     return data, problems
 
 
+def _one_tie_break_field(errors: dict[str, str]) -> dict[str, str]:
+    """The chain is one text field on the form; the API names its rules by position."""
+    folded: dict[str, str] = {}
+    for key, text in errors.items():
+        if key.startswith("tie_break["):
+            folded["tie_break"] = f"{folded['tie_break']} {text}" if "tie_break" in folded else text
+        else:
+            folded[key] = text
+    return folded
+
+
 class OrganiserPages(Controller):
     include_in_schema = False
 
@@ -174,7 +185,7 @@ class OrganiserPages(Controller):
             "organiser/new.html",
             status_code=422,
             values=values,
-            errors=errors,
+            errors=_one_tie_break_field(errors),
             message=message,
             districts=_district_choices(),
             chosen=chosen,
@@ -609,7 +620,7 @@ def _district_choices() -> list[tuple[str, str]]:
 
 
 def _setup_defaults() -> dict[str, str]:
-    values = {"reviews_per_entry": "3", "tie_break": "median, highest_weight_criterion, top_marks"}
+    values = {"reviews_per_entry": "3", "tie_break": ", ".join(rules.DEFAULT_TIE_BREAK)}
     fields = (
         ("mobilitaet", "Mobilität", "Mobility"),
         ("digitalisierung", "Digitalisierung", "Digitalisation"),
