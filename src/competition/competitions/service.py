@@ -361,11 +361,21 @@ async def update(
     )
 
 
+def _phase_changed() -> Conflict:
+    return Conflict("Der Wettbewerb hat inzwischen die Phase gewechselt.", code="phase_changed")
+
+
 async def _transition(
     conn: asyncpg.Connection, row: CompetitionRow, target: str, actor_id: uuid.UUID | None
 ) -> None:
     if not await queries.set_phase(conn, competition_id=row.id, phase=target, from_phase=row.phase):
-        raise Conflict("Der Wettbewerb hat inzwischen die Phase gewechselt.", code="phase_changed")
+        raise _phase_changed()
+    await _record_transition(conn, row, target, actor_id)
+
+
+async def _record_transition(
+    conn: asyncpg.Connection, row: CompetitionRow, target: str, actor_id: uuid.UUID | None
+) -> None:
     payload = {"from": row.phase, "to": target, "by": str(actor_id) if actor_id else "clock"}
     await events.record(conn, "competition.phase_changed", aggregate_id=row.id, payload=payload)
     await audit.record(
@@ -409,6 +419,28 @@ async def change_phase(
                 code="deadline_passed",
             )
     await _transition(conn, row, target, principal.account_id)
+
+
+async def enter_published(
+    conn: asyncpg.Connection, row: CompetitionRow, *, run_id: uuid.UUID, actor_id: uuid.UUID
+) -> datetime:
+    """`deliberation → published`, the transition only publishing takes (`results.publish`,
+    with the row locked, the winners checked and the run frozen). It is guarded, evented and
+    audited like every other transition, and records the published run and the moment; returns
+    that moment."""
+    if not phases.allowed(row.phase, "published"):
+        names = phases.PHASE_NAMES
+        raise Conflict(
+            f"Von „{names[row.phase]['de']}“ geht es nicht zu „{names['published']['de']}“.",
+            code="illegal_transition",
+        )
+    published_at = await queries.set_published(
+        conn, competition_id=row.id, run_id=run_id, from_phase=row.phase
+    )
+    if published_at is None:
+        raise _phase_changed()
+    await _record_transition(conn, row, "published", actor_id)
+    return published_at
 
 
 async def apply_due_transitions(conn: asyncpg.Connection) -> int:

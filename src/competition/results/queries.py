@@ -156,19 +156,6 @@ async def list_winners(conn: asyncpg.Connection, *, competition_id: uuid.UUID) -
     return [WinnerRow(**dict(r)) for r in rows]
 
 
-async def mark_published(
-    conn: asyncpg.Connection, *, competition_id: uuid.UUID, run_id: uuid.UUID
-) -> datetime:
-    published: datetime = await conn.fetchval(
-        """UPDATE competition SET phase = 'published', published_at = now(),
-                  published_run_id = $2, version = version + 1, updated_at = now()
-           WHERE id = $1 RETURNING published_at""",
-        competition_id,
-        run_id,
-    )
-    return published
-
-
 async def entrant_accounts(
     conn: asyncpg.Connection, *, competition_id: uuid.UUID
 ) -> list[asyncpg.Record]:

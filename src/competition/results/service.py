@@ -303,10 +303,9 @@ async def publish(
         raise Conflict("Bitte zuerst die Sieger festlegen.", code="no_winners")
     run_id = rows[0].result_run_id
     await queries.freeze(conn, run_id=run_id)
-    published_at = await queries.mark_published(conn, competition_id=competition_id, run_id=run_id)
-    payload = {"from": "deliberation", "to": "published", "by": str(principal.account_id)}
-    await events.record(
-        conn, "competition.phase_changed", aggregate_id=competition_id, payload=payload
+    # The phase changes where every phase changes: guarded, evented and audited there.
+    published_at = await competitions.enter_published(
+        conn, competition, run_id=run_id, actor_id=principal.account_id
     )
     await events.record(
         conn,
