@@ -63,6 +63,7 @@ class AssignmentRow(Row, frozen=True):
     conflicts_confirmed_at: datetime | None
     confidentiality_accepted_at: datetime | None
     company_id: uuid.UUID
+    entry_status: str
     conflicted: bool
     sheet_status: str | None
     sheet_version: int | None
@@ -84,6 +85,7 @@ _RUN = (
 _ASSIGNMENT = """
     a.id, a.competition_id, a.juror_id, a.entry_id, j.account_id, j.status AS juror_status,
     j.conflicts_confirmed_at, j.confidentiality_accepted_at, e.company_id,
+    e.status AS entry_status,
     EXISTS (SELECT 1 FROM juror_company_conflict x WHERE x.juror_id = a.juror_id
             AND x.company_id = e.company_id) AS conflicted,
     s.status AS sheet_status, s.version AS sheet_version, s.scores, s.comment, s.weighted_total,

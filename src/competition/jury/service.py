@@ -36,6 +36,7 @@ from competition.competitions import service as competitions
 from competition.competitions.queries import CompetitionRow
 from competition.config import Settings
 from competition.entries import queries as entry_queries
+from competition.entries.schemas import LEFT_COMPETITION
 from competition.errors import (
     AppError,
     Conflict,
@@ -786,13 +787,16 @@ def _criteria(rows: list[competition_queries.CriterionRow]) -> list[Criterion]:
 async def _own_assignment(
     conn: asyncpg.Connection, principal: Principal, assignment_id: uuid.UUID
 ) -> AssignmentRow:
-    """The caller's own assignment, declarations made. Conflicted or foreign: 404."""
+    """The caller's own assignment, declarations made. Conflicted, foreign, or of an entry that
+    left the competition: 404, the same answer for each, so that a vanished assignment does not
+    tell a blind juror whether a conflict (the company) or a withdrawal was the cause."""
     row = await queries.get_assignment(conn, assignment_id=assignment_id)
     if (
         row is None
         or row.account_id != principal.account_id
         or row.juror_status != "active"
         or row.conflicted
+        or row.entry_status in LEFT_COMPETITION
     ):
         raise NotFound("Zuteilung nicht gefunden.")
     _require_declarations(row.conflicts_confirmed_at, row.confidentiality_accepted_at)
@@ -861,7 +865,7 @@ async def my_assignments(
         if competition is None or competition.phase not in VISIBLE_PHASES:
             continue
         entry = await entry_queries.get_entry(conn, entry_id=row.entry_id)
-        if entry is None:
+        if entry is None or entry.status in LEFT_COMPETITION:
             continue
         items.append(
             schemas.AssignmentItem(
@@ -1027,6 +1031,8 @@ async def can_read_entry_files(
         conn, account_id=principal.account_id, entry_id=entry_id
     )
     if row is None or row.juror_status != "active" or row.conflicted:
+        return False
+    if row.entry_status in LEFT_COMPETITION:
         return False
     if row.conflicts_confirmed_at is None or row.confidentiality_accepted_at is None:
         return False
