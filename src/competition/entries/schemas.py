@@ -86,6 +86,23 @@ class Submitted(Response):
     version: int
 
 
+class Withdrawal(Request):
+    reason: (
+        Annotated[
+            Text,
+            msgspec.Meta(
+                min_length=1,
+                max_length=2000,
+                description=(
+                    "Warum der Beitrag zurückgezogen wird; nach dem Einsendeschluss Pflicht "
+                    "(steht im Protokoll des Wettbewerbs)."
+                ),
+            ),
+        ]
+        | None
+    ) = None
+
+
 class Withdrawn(Response):
     id: uuid.UUID
     status: str

@@ -156,6 +156,26 @@ async def list_winners(conn: asyncpg.Connection, *, competition_id: uuid.UUID) -
     return [WinnerRow(**dict(r)) for r in rows]
 
 
+class EntryStanding(Row, frozen=True):
+    id: uuid.UUID
+    title: str
+    status: str
+    eligible: bool
+
+
+async def entry_standings(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID, entry_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, EntryStanding]:
+    """Status and eligibility of the competition's entries among `entry_ids`, as they are now."""
+    rows = await conn.fetch(
+        """SELECT id, title, status, eligible FROM entry
+           WHERE competition_id = $1 AND id = ANY($2::uuid[])""",
+        competition_id,
+        entry_ids,
+    )
+    return {r["id"]: EntryStanding(**dict(r)) for r in rows}
+
+
 async def entrant_accounts(
     conn: asyncpg.Connection, *, competition_id: uuid.UUID
 ) -> list[asyncpg.Record]:

@@ -201,6 +201,10 @@ async def set_winners(
         c.slug: c.id
         for c in await competition_queries.list_categories(conn, competition_id=competition_id)
     }
+    # The run is a snapshot; whether an entry is still in the competition is decided now.
+    standings = await queries.entry_standings(
+        conn, competition_id=competition_id, entry_ids=[w.entry_id for w in data.winners]
+    )
     problems: list[FieldError] = []
     seen_places: set[tuple[str, int]] = set()
     seen_entries: set[uuid.UUID] = set()
@@ -217,6 +221,10 @@ async def set_winners(
                     "Dieser Beitrag steht nicht in der Rangliste der Kategorie.",
                 )
             )
+            continue
+        left = _left_competition(standings.get(w.entry_id))
+        if left is not None:
+            problems.append(FieldError(f"winners[{i}].entry_id", left))
             continue
         if (w.category, w.place) in seen_places or w.entry_id in seen_entries:
             problems.append(FieldError(f"winners[{i}]", "Platz oder Beitrag doppelt vergeben."))
@@ -266,6 +274,19 @@ async def set_winners(
     return await winners(conn, principal, competition_id)
 
 
+def _left_competition(standing: queries.EntryStanding | None) -> str | None:
+    """Why an entry cannot win (withdrawn, disqualified, not eligible), or None if it can."""
+    if standing is None:
+        return "Diesen Beitrag gibt es in diesem Wettbewerb nicht."
+    if standing.status == "withdrawn":
+        return "Dieser Beitrag wurde zurückgezogen und kann nicht gewinnen."
+    if standing.status == "disqualified":
+        return "Dieser Beitrag ist ausgeschlossen und kann nicht gewinnen."
+    if standing.status != "submitted" or not standing.eligible:
+        return "Dieser Beitrag nimmt nicht am Wettbewerb teil und kann nicht gewinnen."
+    return None
+
+
 async def winners(
     conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
 ) -> schemas.Winners:
@@ -301,6 +322,21 @@ async def publish(
     rows = await queries.list_winners(conn, competition_id=competition_id)
     if not rows:
         raise Conflict("Bitte zuerst die Sieger festlegen.", code="no_winners")
+    # Checked again under the competition's lock: an entry withdrawn since the winners were
+    # chosen must not be published (a withdrawal waits for this lock, see entries.withdraw).
+    standings = await queries.entry_standings(
+        conn, competition_id=competition_id, entry_ids=[w.entry_id for w in rows]
+    )
+    gone = [
+        f"„{w.title}“: {reason}"
+        for w in rows
+        if (reason := _left_competition(standings.get(w.entry_id))) is not None
+    ]
+    if gone:
+        raise Conflict(
+            " ".join(gone) + " Bitte legen Sie die Sieger neu fest.",
+            code="winner_left_competition",
+        )
     run_id = rows[0].result_run_id
     await queries.freeze(conn, run_id=run_id)
     # The phase changes where every phase changes: guarded, evented and audited there.
