@@ -29,6 +29,9 @@ class SheetInput(Row, frozen=True):
     entry_id: uuid.UUID
     juror_id: uuid.UUID
     scores: dict[str, float]
+    # Why the juror must not judge the entry's company (juror_company_conflict), now; empty
+    # when nothing stands in the way.
+    conflicts: list[str]
 
 
 class WinnerRow(Row, frozen=True):
@@ -102,7 +105,8 @@ async def freeze(conn: asyncpg.Connection, *, run_id: uuid.UUID) -> None:
 async def inputs(
     conn: asyncpg.Connection, *, competition_id: uuid.UUID
 ) -> tuple[list[asyncpg.Record], list[SheetInput]]:
-    """Submitted, eligible entries (id, title, category) and their final score sheets."""
+    """Submitted, eligible entries (id, title, category) and their final score sheets, each
+    with the reasons its juror conflicts with the entry's company as of now."""
     entries = await conn.fetch(
         """SELECT e.id, e.title, cat.slug AS category
            FROM entry e JOIN category cat ON cat.id = e.category_id
@@ -111,7 +115,10 @@ async def inputs(
         competition_id,
     )
     sheets = await conn.fetch(
-        """SELECT a.entry_id, a.juror_id, s.scores
+        """SELECT a.entry_id, a.juror_id, s.scores,
+                  ARRAY(SELECT DISTINCT x.reason FROM juror_company_conflict x
+                        WHERE x.juror_id = a.juror_id AND x.company_id = e.company_id
+                        ORDER BY x.reason) AS conflicts
            FROM score_sheet s JOIN assignment a ON a.id = s.assignment_id
            JOIN entry e ON e.id = a.entry_id
            WHERE a.competition_id = $1 AND s.status = 'final'

@@ -73,7 +73,17 @@ async def compute(
         c.slug
         for c in await competition_queries.list_categories(conn, competition_id=competition_id)
     ]
-    entries, sheets = await queries.inputs(conn, competition_id=competition_id)
+    entries, loaded = await queries.inputs(conn, competition_id=competition_id)
+    # A final sheet by a juror who conflicts with the entry's company (declared, recorded or by
+    # membership, whenever it came to light) does not count; the run names it and why.
+    sheets = [s for s in loaded if not s.conflicts]
+    excluded = tuple(
+        aggregate.ExcludedSheet(
+            entry_id=str(s.entry_id), juror_id=str(s.juror_id), reasons=tuple(s.conflicts)
+        )
+        for s in loaded
+        if s.conflicts
+    )
     table = aggregate.table_from_records(
         criteria=criteria,
         categories=categories,
@@ -93,6 +103,9 @@ async def compute(
     params = parameters or aggregate.AggregateParameters(
         tie_break=tuple(competition.tie_break), reviews_per_entry=competition.reviews_per_entry
     )
+    # Always the exclusions as they are now, also when a stored run is verified: a conflict
+    # recorded since then changes the inputs, and the hash says so.
+    params = msgspec.structs.replace(params, excluded_sheets=excluded or msgspec.UNSET)
     return table, aggregate.aggregate(table=table, method=cast(Method, method), parameters=params)
 
 
@@ -168,6 +181,10 @@ def to_response(run: ResultRunRow) -> schemas.Run:
             msgspec.convert(c, schemas.CategoryResult) for c in result.get("categories", [])
         ],
         jurors=list(result.get("jurors", [])),
+        excluded_sheets=[
+            msgspec.convert(x, schemas.ExcludedSheet)
+            for x in (run.parameters or {}).get("excluded_sheets", [])
+        ],
         error=run.error,
         created_at=competitions.berlin(run.created_at),
         finished_at=competitions.berlin(run.finished_at) if run.finished_at else None,

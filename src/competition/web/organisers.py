@@ -817,6 +817,12 @@ async def _result_run_page(
     competition = await _organised(ui, competition_id)
     run = await results.get_run(ui.conn, ui.user(), competition_id, run_id)
     chosen = await results.winners(ui.conn, ui.user(), competition_id)
+    titles = {r.entry_id: r.title for c in run.categories for r in c.ranking}
+    jurors = {j.id: j.name for j in await jury.list_jurors(ui.conn, ui.user(), competition_id)}
+    excluded = [
+        (titles.get(x.entry_id, str(x.entry_id)), jurors.get(x.juror_id, str(x.juror_id)), x)
+        for x in run.excluded_sheets
+    ]
     if values is None:
         values = {}
         if chosen.result_run_id == run_id:
@@ -837,6 +843,7 @@ async def _result_run_page(
         status_code=status_code,
         competition=competition,
         run=run,
+        excluded=excluded,
         category_names={c.slug: c.name for c in competition.categories},
         can_choose=competition.phase == "deliberation" and run.status == "done" and not run.frozen,
         places=PLACES,
