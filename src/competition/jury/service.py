@@ -173,13 +173,20 @@ async def accept(
     replace_password: bool = False,
     signed_in_as: uuid.UUID | None = None,
     accept_confidentiality: bool = True,
+    accept_privacy: bool = True,
 ) -> schemas.Accepted:
     """Accept an invitation. The link proves the address; the account behind it is proven or
-    created by accounts (`account_for_invitation`), never linked on the link alone."""
+    created by accounts (`account_for_invitation`), never linked on the link alone, and gets
+    the privacy consent recorded as registration does."""
     if not accept_confidentiality:
         raise Invalid(
             "Ohne Verpflichtung zur Vertraulichkeit ist keine Jurytätigkeit möglich.",
             fields=[FieldError("accept_confidentiality", "Bitte der Vertraulichkeit zustimmen.")],
+        )
+    if not accept_privacy:
+        raise Invalid(
+            "Ohne Zustimmung zur Datenschutzerklärung können wir kein Konto führen.",
+            fields=[FieldError("accept_privacy", "Bitte der Datenschutzerklärung zustimmen.")],
         )
     payload = security.unsign(settings, "jury-invitation", token, max_age=INVITATION_MAX_AGE)
     invalid = InvalidToken("Der Einladungslink ist ungültig oder abgelaufen.")
