@@ -181,3 +181,45 @@ def test_the_declared_chain_and_the_aggregation_agree_on_every_rule() -> None:
                 aggregate.aggregate(table=table, parameters=parameters)
         else:
             aggregate.aggregate(table=table, parameters=parameters)
+
+
+def _criterion(key: str, weight: float = 1, low: float = 0, high: float = 10) -> dict[str, Any]:
+    return {"key": key, "name": {"de": key, "en": key}, "weight": weight, "min": low, "max": high}
+
+
+def _category(slug: str) -> dict[str, Any]:
+    return {"slug": slug, "name": {"de": slug, "en": slug}}
+
+
+# Every precondition of the aggregation on the declared structure, with the field the
+# declaration names and the aggregation's own refusal of the same structure.
+STRUCTURES = [
+    ({"criteria": [_criterion("a", weight=0)]}, "criteria[0].weight", "weight of 'a'"),
+    ({"criteria": [_criterion("a", weight=-2)]}, "criteria[0].weight", "weight of 'a'"),
+    ({"criteria": [_criterion("a", low=5, high=5)]}, "criteria[0].max", "scale of 'a'"),
+    ({"criteria": [_criterion("a", low=9, high=1)]}, "criteria[0].max", "scale of 'a'"),
+    ({"criteria": [_criterion("a"), _criterion("a")]}, "criteria", "keys must be unique"),
+    ({"criteria": []}, "criteria", "at least one criterion"),
+    ({"categories": [_category("x"), _category("x")]}, "categories", "category names"),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "refusal"), STRUCTURES)
+async def test_every_structure_the_aggregation_refuses_is_refused_when_declared(
+    change: dict[str, Any], field: str, refusal: str, client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    orga = await organiser(client, pool)
+    body = competition_body(tie_break=["median"], **change)
+    r = await orga.post("/api/v1/competitions", json=body)
+    assert (r.status_code, [f for f, _ in fields(r)]) == (422, [field])
+    assert await stored(pool) == []
+    with pytest.raises(aggregate.AggregationInputError, match=refusal):
+        aggregate.table_from_records(
+            criteria=[
+                aggregate.Criterion(key=c["key"], weight=c["weight"], min=c["min"], max=c["max"])
+                for c in body["criteria"]
+            ],
+            categories=[c["slug"] for c in body["categories"]],
+            entries=[],
+            sheets=[],
+        )
