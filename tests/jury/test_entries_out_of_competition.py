@@ -78,6 +78,14 @@ async def test_juror_can_neither_open_nor_score_an_entry_that_left_the_competiti
             await conn.execute("UPDATE entry SET status = 'disqualified'")
 
     assert await juror_view(jury) == GONE
+    # No longer work to do: no reminder about it, no open sheet on the organisers' dashboard.
+    cid = jury.competition["id"]
+    r = await jury.organiser.post(f"/api/v1/competitions/{cid}/jury-reminders")
+    assert (r.status_code, r.json()) == (200, {"queued": 0})
+    progress = (await jury.organiser.get(f"/api/v1/competitions/{cid}/progress")).json()
+    assert [(j["assigned"], j["draft"], j["final"], j["open"]) for j in progress["jurors"]] == [
+        (0, 0, 0, 0)
+    ]
     async with pool.acquire() as conn:
         sheet = await conn.fetchrow("SELECT status, version, scores FROM score_sheet")
     assert sheet is not None

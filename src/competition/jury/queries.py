@@ -501,7 +501,9 @@ async def juror_progress(
                count(s.id) FILTER (WHERE s.status = 'final') AS final,
                count(s.id) FILTER (WHERE s.status = 'draft' AND s.version > 0) AS draft
         FROM juror j
-        LEFT JOIN assignment a ON a.juror_id = j.id
+        -- Entries that left the competition are no work any more (entries.LEFT_COMPETITION).
+        LEFT JOIN (assignment a JOIN entry e ON e.id = a.entry_id
+                   AND e.status NOT IN ('withdrawn', 'disqualified')) ON a.juror_id = j.id
         LEFT JOIN score_sheet s ON s.assignment_id = a.id
         WHERE j.competition_id = $1
         GROUP BY j.id, j.name, j.status, j.invited_at
@@ -540,6 +542,7 @@ async def jurors_with_open_sheets(
         FROM juror j
         JOIN account a2 ON a2.id = j.account_id
         JOIN assignment a ON a.juror_id = j.id
+        JOIN entry e ON e.id = a.entry_id AND e.status NOT IN ('withdrawn', 'disqualified')
         LEFT JOIN score_sheet s ON s.assignment_id = a.id
         WHERE j.competition_id = $1 AND j.status = 'active'
         GROUP BY j.id, j.name, a2.email, a2.locale, a2.id
