@@ -244,7 +244,7 @@ async def test_invitation_page_asks_an_existing_account_for_its_password(
     assert page.status_code == 200
     assert 'autocomplete="current-password"' in page.text
     assert 'name="replace_password"' in page.text
-    form = {"token": token, "accept_confidentiality": "1", "csrf_token": ""}
+    form = {"token": token, "accept_confidentiality": "1", "accept_privacy": "1", "csrf_token": ""}
     r = await client.post("/jury/accept", data=form)
     assert r.status_code == 422
     assert await _juror_status(pool) == ["invited"]

@@ -84,6 +84,9 @@ async def test_jury_journey_from_invitation_to_final_score_sheet(
     await juror.get_by_label("Passwort", exact=True).fill(PASSWORD)
     await juror.get_by_label("Passwort wiederholen").fill(PASSWORD)
     await juror.get_by_label("Ich verpflichte mich zur Vertraulichkeit.").check()
+    await juror.get_by_label(
+        "Ich habe die Datenschutzhinweise gelesen und stimme ihnen zu."
+    ).check()
     await juror.get_by_role("button", name="Einladung annehmen").click()
     await juror.wait_for_url(f"**/jury/{cid}/konflikte")
     await expect(juror.get_by_role("status").first).to_contain_text("Willkommen in der Jury!")

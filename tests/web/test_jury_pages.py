@@ -56,6 +56,7 @@ async def juror_of_closed_competition(
             "password": PASSWORD,
             "password_repeat": PASSWORD,
             "accept_confidentiality": "1",
+            "accept_privacy": "1",
         },
     )
     assert (r.status_code, r.headers["location"]) == (303, f"/jury/{cid}/konflikte")

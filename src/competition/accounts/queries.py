@@ -94,6 +94,20 @@ async def mark_verified(conn: asyncpg.Connection, *, account_id: uuid.UUID, emai
     return result.endswith(" 1")
 
 
+async def record_privacy_consent(
+    conn: asyncpg.Connection, *, account_id: uuid.UUID, version: str, again: bool = False
+) -> None:
+    """The account's person accepted the privacy notice `version` now. An acceptance of the
+    same version keeps its first moment, unless `again` (a new person took the account over)."""
+    await conn.execute(
+        """UPDATE account SET privacy_version = $2, privacy_accepted_at = now()
+           WHERE id = $1 AND ($3 OR privacy_version IS DISTINCT FROM $2)""",
+        account_id,
+        version,
+        again,
+    )
+
+
 async def set_password(
     conn: asyncpg.Connection, *, account_id: uuid.UUID, password_hash: str, name: str | None = None
 ) -> None:

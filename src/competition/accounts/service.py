@@ -240,6 +240,8 @@ class InvitationAccount(msgspec.Struct, frozen=True, kw_only=True):
     account: AccountRow
     created: bool
     password_set: bool
+    # An account nobody had verified, now the invited person's (their password and name).
+    taken_over: bool = False
 
 
 async def account_for_invitation(
@@ -255,7 +257,40 @@ async def account_for_invitation(
     """The account an accepted invitation belongs to. The invitation link proves the address;
     an existing account must also be proven (signed in to it, or its password), or the caller
     sets a new password for it. An account nobody ever verified belongs to nobody yet: a
-    password typed here replaces whatever its registrant chose, with the invited name."""
+    password typed here replaces whatever its registrant chose, with the invited name.
+
+    Whoever accepts has accepted the current privacy notice with the invitation, and it is
+    recorded as at registration: on a new account, on an account taken over (the registrant's
+    consent was not theirs), and on an existing one that had not accepted this version."""
+    claimed = await _claim_for_invitation(
+        conn,
+        redis,
+        email=email,
+        name=name,
+        password=password,
+        set_new_password=set_new_password,
+        signed_in_as=signed_in_as,
+    )
+    if not claimed.created:
+        await queries.record_privacy_consent(
+            conn,
+            account_id=claimed.account.id,
+            version=privacy_notice.VERSION,
+            again=claimed.taken_over,
+        )
+    return claimed
+
+
+async def _claim_for_invitation(
+    conn: asyncpg.Connection,
+    redis: Redis,
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    set_new_password: bool,
+    signed_in_as: uuid.UUID | None,
+) -> InvitationAccount:
     email = normalise_email(email)
     account = await queries.get_account_by_email(conn, email=email)
     if account is None:
@@ -271,6 +306,7 @@ async def account_for_invitation(
             password_hash=await security.hash_password(password),
             locale="de",
             verified=True,
+            privacy_version=privacy_notice.VERSION,
         )
         if created is None:  # registered in this very moment: treat it as existing next time
             raise Invalid(
@@ -304,7 +340,7 @@ async def account_for_invitation(
     now = await queries.get_account(conn, account_id=account.id)
     if now is None:
         raise Unauthorized("Bitte melden Sie sich an.")
-    return InvitationAccount(account=now, created=False, password_set=True)
+    return InvitationAccount(account=now, created=False, password_set=True, taken_over=unverified)
 
 
 async def confirm_password_reset(

@@ -266,6 +266,23 @@ async def set_phase(
     return result.endswith(" 1")
 
 
+async def set_published(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID, run_id: uuid.UUID, from_phase: str
+) -> datetime | None:
+    """Guarded like `set_phase`, with the published run; the moment, or None when the phase
+    was no longer the one the caller saw."""
+    published_at: datetime | None = await conn.fetchval(
+        """UPDATE competition SET phase = 'published', published_at = now(),
+                  published_run_id = $2, version = version + 1, updated_at = now()
+           WHERE id = $1 AND phase = $3
+           RETURNING published_at""",
+        competition_id,
+        run_id,
+        from_phase,
+    )
+    return published_at
+
+
 async def due_transitions(conn: asyncpg.Connection) -> list[tuple[uuid.UUID, str, str]]:
     """(id, from, to) of transitions the clock has made due: scheduled openings and deadlines."""
     rows = await conn.fetch(

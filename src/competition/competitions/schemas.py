@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from competition.competitions import rules
 from competition.competitions.districts import KEY_PATTERN
 from competition.jury.schemas import VoidedAssignment
 from competition.structs import Localized, Request, Response
@@ -17,15 +18,29 @@ Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}" + END, ma
 CategorySlug = Annotated[
     str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}" + END, max_length=63)
 ]
-CriterionKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,62}" + END, max_length=63)]
+CriterionKey = Annotated[
+    str, msgspec.Meta(pattern="^" + rules.CRITERION_KEY_PATTERN + END, max_length=63)
+]
 District = Annotated[str, msgspec.Meta(pattern=KEY_PATTERN, max_length=63)]
 TieBreak = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^(median|raw_mean|highest_weight_criterion|top_marks|n_reviews"
-        r"|criterion:[a-z][a-z0-9_]{0,62})" + END,
+        pattern=rules.RULE_PATTERN + END,
         description=(
             "median, raw_mean, highest_weight_criterion, top_marks, n_reviews or criterion:<key>"
+        ),
+    ),
+]
+# Each rule once, and criterion:<key> only for a criterion of the competition: the service
+# checks what a pattern cannot (competitions.rules).
+TieBreakChain = Annotated[
+    list[TieBreak],
+    msgspec.Meta(
+        max_length=rules.MAX_RULES,
+        extra_json_schema={"uniqueItems": True},
+        description=(
+            "Regeln bei Gleichstand in dieser Reihenfolge, jede höchstens einmal; criterion:<key> "
+            "nur für ein Kriterium dieses Wettbewerbs."
         ),
     ),
 ]
@@ -67,7 +82,7 @@ class CompetitionCreate(Request):
     categories: Annotated[list[CategoryIn], msgspec.Meta(min_length=1, max_length=50)]
     criteria: Annotated[list[CriterionIn], msgspec.Meta(min_length=1, max_length=30)]
     description: LocalizedText | None = None
-    tie_break: Annotated[list[TieBreak], msgspec.Meta(max_length=10)] | None = None
+    tie_break: TieBreakChain | None = None
     auto_open: bool = False
     max_file_bytes: Bytes | None = None
     max_entry_bytes: Bytes | None = None
@@ -90,7 +105,7 @@ class CompetitionUpdate(Request):
     ) = None
     categories: Annotated[list[CategoryIn], msgspec.Meta(min_length=1, max_length=50)] | None = None
     criteria: Annotated[list[CriterionIn], msgspec.Meta(min_length=1, max_length=30)] | None = None
-    tie_break: Annotated[list[TieBreak], msgspec.Meta(max_length=10)] | None = None
+    tie_break: TieBreakChain | None = None
     max_file_bytes: Bytes | None = None
     max_entry_bytes: Bytes | None = None
     max_attachments: Annotated[int, msgspec.Meta(ge=1, le=50)] | None = None

@@ -15,7 +15,7 @@ import asyncpg
 
 from competition.audit import service as audit
 from competition.auth import Principal, missing_organise_scope
-from competition.competitions import phases, queries, schemas
+from competition.competitions import phases, queries, rules, schemas
 from competition.competitions.queries import CompetitionRow
 from competition.errors import (
     Conflict,
@@ -31,7 +31,7 @@ from competition.jury import schemas as jury_schemas
 from competition.localization import BERLIN
 from competition.text import without_bidi_controls
 
-DEFAULT_TIE_BREAK = ["median", "highest_weight_criterion", "top_marks"]
+DEFAULT_TIE_BREAK = list(rules.DEFAULT_TIE_BREAK)
 FROZEN_WHEN_OPEN = (
     "categories",
     "criteria",
@@ -134,7 +134,10 @@ def _validate_structure(
     criterion_keys: set[str],
     max_file: int | None,
     max_entry: int | None,
+    tie_break_sent: bool = True,
 ) -> None:
+    """Every rule the aggregation relies on, checked when the competition declares it: a chain
+    or a criterion a result run could not apply is refused here, not when the run starts."""
     problems: list[FieldError] = []
     if opens is not None and closes is not None and closes <= opens:
         problems.append(
@@ -151,9 +154,8 @@ def _validate_structure(
             if c.max <= c.min:
                 problems.append(FieldError(f"criteria[{i}].max", "max muss größer als min sein."))
         criterion_keys = {c.key for c in criteria}
-    for i, rule in enumerate(tie_break or []):
-        if rule.startswith("criterion:") and rule.split(":", 1)[1] not in criterion_keys:
-            problems.append(FieldError(f"tie_break[{i}]", f"Unbekanntes Kriterium in „{rule}“."))
+    if tie_break is not None:
+        problems += _tie_break_errors(tie_break, criterion_keys, sent=tie_break_sent)
     if max_file is not None and max_entry is not None and max_entry < max_file:
         problems.append(
             FieldError(
@@ -162,6 +164,35 @@ def _validate_structure(
         )
     if problems:
         raise Invalid("Die Eingaben sind ungültig.", fields=problems)
+
+
+_TIE_BREAK_MESSAGES: Final[dict[rules.ProblemKind, str]] = {
+    "unknown_rule": "Unbekannte Regel „{rule}“.",
+    "unknown_criterion": "Unbekanntes Kriterium in „{rule}“.",
+    "repeated": "„{rule}“ steht schon weiter vorn; jede Regel darf nur einmal vorkommen.",
+}
+
+
+def _tie_break_errors(
+    tie_break: list[str], criterion_keys: set[str], *, sent: bool
+) -> list[FieldError]:
+    """The chain's problems at their positions; a stored chain that new criteria would break
+    (`sent` false) is named as a whole, since the caller did not send it."""
+    found = rules.tie_break_problems(tie_break, criterion_keys)
+    if sent:
+        return [
+            FieldError(f"tie_break[{p.index}]", _TIE_BREAK_MESSAGES[p.kind].format(rule=p.rule))
+            for p in found
+        ]
+    return [
+        FieldError(
+            "tie_break",
+            f"Die Regel „{p.rule}“ bei Gleichstand verweist auf ein Kriterium, das es dann nicht "
+            "mehr gibt. Bitte die Regeln bei Gleichstand mit anpassen.",
+        )
+        for p in found
+        if p.kind == "unknown_criterion"
+    ][:1]
 
 
 async def create(
@@ -285,12 +316,17 @@ async def update(
     criteria_keys = {
         c.key for c in await queries.list_criteria(conn, competition_id=competition_id)
     }
+    # The chain as it will be: the one sent, or the stored one against the criteria sent now.
+    tie_break = data.tie_break
+    if tie_break is None and data.criteria is not None:
+        tie_break = row.tie_break
     _validate_structure(
         opens=opens,
         closes=closes,
         categories=data.categories,
         criteria=data.criteria,
-        tie_break=data.tie_break,
+        tie_break=tie_break,
+        tie_break_sent=data.tie_break is not None,
         criterion_keys=criteria_keys,
         max_file=data.max_file_bytes or row.max_file_bytes,
         max_entry=data.max_entry_bytes or row.max_entry_bytes,
@@ -326,11 +362,21 @@ async def update(
     )
 
 
+def _phase_changed() -> Conflict:
+    return Conflict("Der Wettbewerb hat inzwischen die Phase gewechselt.", code="phase_changed")
+
+
 async def _transition(
     conn: asyncpg.Connection, row: CompetitionRow, target: str, actor_id: uuid.UUID | None
 ) -> None:
     if not await queries.set_phase(conn, competition_id=row.id, phase=target, from_phase=row.phase):
-        raise Conflict("Der Wettbewerb hat inzwischen die Phase gewechselt.", code="phase_changed")
+        raise _phase_changed()
+    await _record_transition(conn, row, target, actor_id)
+
+
+async def _record_transition(
+    conn: asyncpg.Connection, row: CompetitionRow, target: str, actor_id: uuid.UUID | None
+) -> None:
     payload = {"from": row.phase, "to": target, "by": str(actor_id) if actor_id else "clock"}
     await events.record(conn, "competition.phase_changed", aggregate_id=row.id, payload=payload)
     await audit.record(
@@ -374,6 +420,28 @@ async def change_phase(
                 code="deadline_passed",
             )
     await _transition(conn, row, target, principal.account_id)
+
+
+async def enter_published(
+    conn: asyncpg.Connection, row: CompetitionRow, *, run_id: uuid.UUID, actor_id: uuid.UUID
+) -> datetime:
+    """`deliberation → published`, the transition only publishing takes (`results.publish`,
+    with the row locked, the winners checked and the run frozen). It is guarded, evented and
+    audited like every other transition, and records the published run and the moment; returns
+    that moment."""
+    if not phases.allowed(row.phase, "published"):
+        names = phases.PHASE_NAMES
+        raise Conflict(
+            f"Von „{names[row.phase]['de']}“ geht es nicht zu „{names['published']['de']}“.",
+            code="illegal_transition",
+        )
+    published_at = await queries.set_published(
+        conn, competition_id=row.id, run_id=run_id, from_phase=row.phase
+    )
+    if published_at is None:
+        raise _phase_changed()
+    await _record_transition(conn, row, "published", actor_id)
+    return published_at
 
 
 async def apply_due_transitions(conn: asyncpg.Connection) -> int:

@@ -153,6 +153,20 @@ async def set_eligibility(
     )
 
 
+async def lock_competition(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID
+) -> tuple[str, bool] | None:
+    """The competition's phase and whether submissions are open now, under a share lock: a
+    publication (which holds the row exclusively) is either committed before or waits until
+    the caller's transaction ends, so the phase read here is the one that holds."""
+    record = await conn.fetchrow(
+        """SELECT phase, (phase = 'open' AND clock_timestamp() < submission_closes_at) AS open
+           FROM competition WHERE id = $1 FOR SHARE""",
+        competition_id,
+    )
+    return (record["phase"], record["open"]) if record else None
+
+
 async def set_withdrawn(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> None:
     await conn.execute(
         """UPDATE entry SET status = 'withdrawn', withdrawn_at = now(), version = version + 1,

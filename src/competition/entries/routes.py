@@ -55,9 +55,16 @@ class EntryController(Controller):
         )
 
     @post("/{entry_id:uuid}/withdraw", status_code=200)
-    async def withdraw(self, entry_id: uuid.UUID, user: User, conn: Conn) -> schemas.Withdrawn:
-        """Withdraw the entry."""
-        await service.withdraw(conn, user, entry_id)
+    async def withdraw(
+        self,
+        entry_id: uuid.UUID,
+        user: User,
+        conn: Conn,
+        data: schemas.Withdrawal | None = None,
+    ) -> schemas.Withdrawn:
+        """Withdraw the entry; after the submission deadline with a `reason`, which goes into
+        the competition's audit log."""
+        await service.withdraw(conn, user, entry_id, reason=data.reason if data else None)
         entry, _ = await service.access(conn, user, entry_id)
         return schemas.Withdrawn(id=entry.id, status=entry.status, version=entry.version)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 import msgspec
 
@@ -16,6 +16,8 @@ Summary = Annotated[Text, msgspec.Meta(min_length=1, max_length=2000)]
 Description = Annotated[Text, msgspec.Meta(max_length=50_000)]
 CategorySlug = Annotated[Line, msgspec.Meta(min_length=1, max_length=63)]
 Status = Literal["draft", "submitted", "withdrawn", "disqualified"]
+# An entry that left the competition is not judged, ranked or awarded any more.
+LEFT_COMPETITION: Final[frozenset[Status]] = frozenset({"withdrawn", "disqualified"})
 
 
 class EntryCreate(Request):
@@ -84,6 +86,23 @@ class Submitted(Response):
     status: str
     submitted_at: datetime
     version: int
+
+
+class Withdrawal(Request):
+    reason: (
+        Annotated[
+            Text,
+            msgspec.Meta(
+                min_length=1,
+                max_length=2000,
+                description=(
+                    "Warum der Beitrag zurückgezogen wird; nach dem Einsendeschluss Pflicht "
+                    "(steht im Protokoll des Wettbewerbs)."
+                ),
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Withdrawn(Response):

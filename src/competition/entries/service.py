@@ -223,13 +223,31 @@ async def submit(conn: asyncpg.Connection, principal: Principal, entry_id: uuid.
     )
 
 
-async def withdraw(conn: asyncpg.Connection, principal: Principal, entry_id: uuid.UUID) -> None:
+async def withdraw(
+    conn: asyncpg.Connection, principal: Principal, entry_id: uuid.UUID, *, reason: str | None
+) -> None:
+    """Withdraw an entry. After the deadline it may already be judged or ranked, so the company
+    says why, and the reason goes into the audit log; a withdrawn entry is no longer scored,
+    ranked or awarded. Not once the results are published."""
     entry = await require_member_entry(conn, principal, entry_id)
     if entry.status == "withdrawn":
-        return
-    if entry.status not in ("draft", "submitted") or entry.phase in ("published", "archived"):
+        return  # a repeat changes nothing, not even the recorded reason
+    # The entry is locked; the competition's phase is read under a share lock, so publishing
+    # cannot slip in between this check and the withdrawal (results.publish holds the row).
+    found = await queries.lock_competition(conn, competition_id=entry.competition_id)
+    if found is None:
+        raise NotFound("Beitrag nicht gefunden.")
+    phase, on_time = found
+    if entry.status not in ("draft", "submitted") or phase in ("published", "archived"):
         raise Conflict(
             "Dieser Beitrag kann nicht mehr zurückgezogen werden.", code="not_withdrawable"
+        )
+    reason = without_bidi_controls(reason).strip() if reason is not None else ""
+    if not on_time and not reason:
+        raise Invalid(
+            "Nach dem Einsendeschluss braucht ein Rückzug eine Begründung.",
+            code="reason_required",
+            fields=[FieldError("reason", "Bitte begründen Sie den Rückzug.")],
         )
     await queries.set_withdrawn(conn, entry_id=entry_id)
     await events.record(
@@ -242,6 +260,12 @@ async def withdraw(conn: asyncpg.Connection, principal: Principal, entry_id: uui
         competition_id=entry.competition_id,
         subject_type="entry",
         subject_id=entry_id,
+        data={
+            "status_before": entry.status,
+            "phase": phase,
+            "after_deadline": not on_time,
+            "reason": reason or None,
+        },
     )
 
 

@@ -89,6 +89,7 @@ class AssignmentRow(Row, frozen=True):
     conflicts_confirmed_at: datetime | None
     confidentiality_accepted_at: datetime | None
     company_id: uuid.UUID
+    entry_status: str
     conflicted: bool
     voided_at: datetime | None
     sheet_status: str | None
@@ -112,6 +113,7 @@ _RUN = (
 _ASSIGNMENT = """
     a.id, a.competition_id, a.juror_id, a.entry_id, j.account_id, j.status AS juror_status,
     j.conflicts_confirmed_at, j.confidentiality_accepted_at, e.company_id,
+    e.status AS entry_status,
     (a.recused_at IS NOT NULL
      OR EXISTS (SELECT 1 FROM juror_company_conflict x WHERE x.juror_id = a.juror_id
                 AND x.company_id = e.company_id)) AS conflicted,
@@ -797,7 +799,10 @@ async def juror_progress(
                count(s.id) FILTER (WHERE s.status = 'final') AS final,
                count(s.id) FILTER (WHERE s.status = 'draft' AND s.version > 0) AS draft
         FROM juror j
-        LEFT JOIN assignment a ON a.juror_id = j.id AND {_STANDING}
+        -- Entries that left the competition are no work any more (entries.LEFT_COMPETITION).
+        LEFT JOIN (assignment a JOIN entry e ON e.id = a.entry_id
+                   AND e.status NOT IN ('withdrawn', 'disqualified'))
+               ON a.juror_id = j.id AND {_STANDING}
         LEFT JOIN score_sheet s ON s.assignment_id = a.id
         WHERE j.competition_id = $1
         GROUP BY j.id, j.name, j.status, j.invited_at
@@ -836,6 +841,7 @@ async def jurors_with_open_sheets(
         FROM juror j
         JOIN account a2 ON a2.id = j.account_id
         JOIN assignment a ON a.juror_id = j.id AND {_STANDING}
+        JOIN entry e ON e.id = a.entry_id AND e.status NOT IN ('withdrawn', 'disqualified')
         LEFT JOIN score_sheet s ON s.assignment_id = a.id
         WHERE j.competition_id = $1 AND j.status = 'active'
         GROUP BY j.id, j.name, a2.email, a2.locale, a2.id

@@ -179,6 +179,7 @@ async def accept_invitation(
         password=data.password,
         replace_password=data.replace_password,
         accept_confidentiality=data.accept_confidentiality,
+        accept_privacy=data.accept_privacy,
     )
 
 

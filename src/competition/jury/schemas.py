@@ -159,6 +159,15 @@ class AcceptInvitation(Request):
             )
         ),
     ] = True
+    accept_privacy: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "Zustimmung zur Datenschutzerklärung (GET /api/v1/privacy), wie bei der "
+                "Registrierung. Wer die Einladung annimmt, stimmt ihr zu; false wird abgelehnt."
+            )
+        ),
+    ] = True
 
 
 class Accepted(Response):

@@ -38,6 +38,7 @@ from competition.competitions import service as competitions
 from competition.competitions.queries import CompetitionRow
 from competition.config import Settings
 from competition.entries import queries as entry_queries
+from competition.entries.schemas import LEFT_COMPETITION
 from competition.errors import (
     AppError,
     Conflict,
@@ -174,13 +175,20 @@ async def accept(
     replace_password: bool = False,
     signed_in_as: uuid.UUID | None = None,
     accept_confidentiality: bool = True,
+    accept_privacy: bool = True,
 ) -> schemas.Accepted:
     """Accept an invitation. The link proves the address; the account behind it is proven or
-    created by accounts (`account_for_invitation`), never linked on the link alone."""
+    created by accounts (`account_for_invitation`), never linked on the link alone, and gets
+    the privacy consent recorded as registration does."""
     if not accept_confidentiality:
         raise Invalid(
             "Ohne Verpflichtung zur Vertraulichkeit ist keine Jurytätigkeit möglich.",
             fields=[FieldError("accept_confidentiality", "Bitte der Vertraulichkeit zustimmen.")],
+        )
+    if not accept_privacy:
+        raise Invalid(
+            "Ohne Zustimmung zur Datenschutzerklärung können wir kein Konto führen.",
+            fields=[FieldError("accept_privacy", "Bitte der Datenschutzerklärung zustimmen.")],
         )
     payload = security.unsign(settings, "jury-invitation", token, max_age=INVITATION_MAX_AGE)
     invalid = InvalidToken("Der Einladungslink ist ungültig oder abgelaufen.")
@@ -638,8 +646,10 @@ def _criteria(rows: list[competition_queries.CriterionRow]) -> list[Criterion]:
 async def own_assignment(
     conn: asyncpg.Connection, principal: Principal, assignment_id: uuid.UUID
 ) -> AssignmentRow:
-    """The caller's own assignment, declarations made. Conflicted, voided or foreign: 404, all
-    alike, so a juror learns nothing about why (in blind judging that would name the company)."""
+    """The caller's own assignment, declarations made. Conflicted, voided, recused, foreign, or
+    of an entry that left the competition: 404, the same answer for each, so a vanished
+    assignment does not tell a blind juror whether a conflict (the company) or a withdrawal was
+    the cause."""
     row = await queries.get_assignment(conn, assignment_id=assignment_id)
     if (
         row is None
@@ -647,6 +657,7 @@ async def own_assignment(
         or row.juror_status != "active"
         or row.conflicted
         or row.voided_at is not None
+        or row.entry_status in LEFT_COMPETITION
     ):
         raise NotFound("Zuteilung nicht gefunden.")
     _require_declarations(row.conflicts_confirmed_at, row.confidentiality_accepted_at)
@@ -715,7 +726,7 @@ async def my_assignments(
         if competition is None or competition.phase not in VISIBLE_PHASES:
             continue
         entry = await entry_queries.get_entry(conn, entry_id=row.entry_id)
-        if entry is None:
+        if entry is None or entry.status in LEFT_COMPETITION:
             continue
         items.append(
             schemas.AssignmentItem(
@@ -881,6 +892,8 @@ async def can_read_entry_files(
         conn, account_id=principal.account_id, entry_id=entry_id
     )
     if row is None or row.juror_status != "active" or row.conflicted or row.voided_at is not None:
+        return False
+    if row.entry_status in LEFT_COMPETITION:
         return False
     if row.conflicts_confirmed_at is None or row.confidentiality_accepted_at is None:
         return False

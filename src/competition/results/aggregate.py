@@ -59,9 +59,18 @@ Flags (thresholds are parameters, stored with the run)
     ``no_reviews`` (n = 0); ``few_reviews`` (n < ``reviews_per_entry``); ``high_disagreement``
     (stdev > ``high_disagreement_points``, default 20); ``outlier_juror`` (some sheet of the entry
     differs from the mean of the *other* sheets of that entry by more than
-    ``outlier_sheet_points``, default 30); ``tie_unbroken``. "More than a threshold" means by more
-    than 1e-9 points: with integer marks, totals often land exactly on a threshold, and rounding
-    noise in the last bit must not decide a flag.
+    ``outlier_sheet_points``, default 30); ``tie_unbroken``; ``sheets_excluded`` (a final sheet
+    of the entry is left out, see below). "More than a threshold" means by more than 1e-9
+    points: with integer marks, totals often land exactly on a threshold, and rounding noise in
+    the last bit must not decide a flag.
+
+Excluded sheets
+    The caller leaves out final sheets that must not count — a juror found to conflict with the
+    entry's company after finalising it — and names each one with its reasons in
+    ``excluded_sheets``, a parameter. Nothing here decides what is excluded; the list is checked
+    (each excluded sheet belongs to an entry of the table and is not also among its sheets),
+    flags the entries concerned, and, being a parameter, is stored with the run and covered by
+    its snapshot hash.
 
 Jurors (competition level)
     For each juror: number of sheets, mean, stdev, the normalisation used, and — over their sheets
@@ -104,6 +113,19 @@ from typing import Any, Final, Literal, cast
 import msgspec
 import numpy as np
 import numpy.typing as npt
+from msgspec import UNSET, UnsetType
+
+# The tie-break vocabulary is declared with the competition; one definition for both.
+from competition.competitions.rules import (
+    DEFAULT_TIE_BREAK,
+    RULE_CRITERION_PREFIX,
+    RULE_HIGHEST_WEIGHT,
+    RULE_MEDIAN,
+    RULE_N_REVIEWS,
+    RULE_RAW_MEAN,
+    RULE_TOP_MARKS,
+    tie_break_problems,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -124,20 +146,7 @@ FLAG_FEW_REVIEWS: Final = "few_reviews"
 FLAG_HIGH_DISAGREEMENT: Final = "high_disagreement"
 FLAG_OUTLIER_JUROR: Final = "outlier_juror"
 FLAG_TIE_UNBROKEN: Final = "tie_unbroken"
-
-RULE_MEDIAN: Final = "median"
-RULE_RAW_MEAN: Final = "raw_mean"
-RULE_HIGHEST_WEIGHT: Final = "highest_weight_criterion"
-RULE_TOP_MARKS: Final = "top_marks"
-RULE_N_REVIEWS: Final = "n_reviews"
-RULE_CRITERION_PREFIX: Final = "criterion:"
-PLAIN_RULES: Final = (
-    RULE_MEDIAN,
-    RULE_RAW_MEAN,
-    RULE_HIGHEST_WEIGHT,
-    RULE_TOP_MARKS,
-    RULE_N_REVIEWS,
-)
+FLAG_SHEETS_EXCLUDED: Final = "sheets_excluded"
 
 
 class AggregationInputError(ValueError):
@@ -224,13 +233,25 @@ class ScoreTable(msgspec.Struct, frozen=True, kw_only=True, eq=False):
         }
 
 
+class ExcludedSheet(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A final sheet left out of the aggregation, and why (e.g. the juror's conflict types with
+    the entry's company)."""
+
+    entry_id: str
+    juror_id: str
+    reasons: tuple[str, ...]
+
+
 class AggregateParameters(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    tie_break: tuple[str, ...] = (RULE_MEDIAN, RULE_HIGHEST_WEIGHT, RULE_TOP_MARKS)
+    tie_break: tuple[str, ...] = DEFAULT_TIE_BREAK
     reviews_per_entry: int = 3
     min_juror_sheets: int = 3
     high_disagreement_points: float = 20.0
     outlier_sheet_points: float = 30.0
     outlier_juror_points: float = 20.0
+    # Unset when nothing is excluded, so that such runs store (and hash) the same parameters as
+    # runs made before sheets could be excluded: their snapshot hashes stay verifiable.
+    excluded_sheets: tuple[ExcludedSheet, ...] | UnsetType = UNSET
 
 
 class RankedEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -370,15 +391,10 @@ def _validate_table(table: ScoreTable) -> None:
 
 
 def _validate_parameters(params: AggregateParameters, criteria: Sequence[Criterion]) -> None:
-    keys = {c.key for c in criteria}
-    for rule in params.tie_break:
-        if rule in PLAIN_RULES:
-            continue
-        if rule.startswith(RULE_CRITERION_PREFIX) and rule[len(RULE_CRITERION_PREFIX) :] in keys:
-            continue
-        raise AggregationInputError(f"unknown tie-break rule {rule!r}")
-    if len(set(params.tie_break)) != len(params.tie_break):
-        raise AggregationInputError("tie-break rules must not repeat")
+    for problem in tie_break_problems(params.tie_break, {c.key for c in criteria}):
+        if problem.kind == "repeated":
+            raise AggregationInputError("tie-break rules must not repeat")
+        raise AggregationInputError(f"unknown tie-break rule {problem.rule!r}")
     if params.reviews_per_entry < 0:
         raise AggregationInputError("reviews_per_entry must not be negative")
     if params.min_juror_sheets < 2:
@@ -388,6 +404,31 @@ def _validate_parameters(params: AggregateParameters, criteria: Sequence[Criteri
         value = getattr(params, name)
         if not (math.isfinite(value) and value >= 0):
             raise AggregationInputError(f"{name} must be a non-negative number")
+
+
+def _excluded_entries(table: ScoreTable, excluded: Sequence[ExcludedSheet]) -> BoolArray:
+    """Entries with an excluded sheet (by entry index), after checking the list: every entry is
+    one of the table's, no (entry, juror) twice, none also counted as a sheet of the table."""
+    flagged = np.zeros(len(table.entry_ids), dtype=np.bool_)
+    if not excluded:
+        return flagged
+    entry_index = {e: i for i, e in enumerate(table.entry_ids)}
+    juror_index = {j: i for i, j in enumerate(table.juror_ids)}
+    counted = set(zip(table.sheet_entry.tolist(), table.sheet_juror.tolist(), strict=True))
+    seen: set[tuple[str, str]] = set()
+    for sheet in excluded:
+        pair = (sheet.entry_id, sheet.juror_id)
+        if not sheet.reasons:
+            raise AggregationInputError(f"excluded sheet {pair!r} needs a reason")
+        if sheet.entry_id not in entry_index:
+            raise AggregationInputError(f"excluded sheet of unknown entry {sheet.entry_id!r}")
+        if pair in seen:
+            raise AggregationInputError(f"sheet {pair!r} is excluded twice")
+        if (entry_index[sheet.entry_id], juror_index.get(sheet.juror_id, -1)) in counted:
+            raise AggregationInputError(f"sheet {pair!r} is both excluded and counted")
+        seen.add(pair)
+        flagged[entry_index[sheet.entry_id]] = True
+    return flagged
 
 
 # ---------------------------------------------------------------------------------------------
@@ -679,6 +720,7 @@ def aggregate(
         raise AggregationInputError(f"unknown method {method!r}")
     params = parameters if parameters is not None else AggregateParameters()
     _validate_parameters(params, table.criteria)
+    excluded_entry = _excluded_entries(table, params.excluded_sheets or ())
 
     totals = _sheet_totals(table.scores, table.criteria)
     entries = _group_stats(table.sheet_entry, totals, len(table.entry_ids))
@@ -716,6 +758,7 @@ def aggregate(
             entries=entries,
             median=median,
             outlier_entry=deviations.outlier_entry,
+            excluded_entry=excluded_entry,
         ),
         jurors=_build_jurors(
             table=table,
@@ -795,6 +838,7 @@ def _build_categories(
     entries: _GroupStats,
     median: FloatArray,
     outlier_entry: BoolArray,
+    excluded_entry: BoolArray,
 ) -> tuple[CategoryRanking, ...]:
     count = entries.count
     flag_columns: list[tuple[str, list[bool]]] = [
@@ -806,6 +850,7 @@ def _build_categories(
         ),
         (FLAG_OUTLIER_JUROR, outlier_entry.tolist()),
         (FLAG_TIE_UNBROKEN, unbroken.tolist()),
+        (FLAG_SHEETS_EXCLUDED, excluded_entry.tolist()),
     ]
     present = (count > 0).tolist()
     score_l = _maybe(score.tolist(), present)

@@ -29,6 +29,9 @@ class SheetInput(Row, frozen=True):
     entry_id: uuid.UUID
     juror_id: uuid.UUID
     scores: dict[str, float]
+    # Why the juror must not judge the entry's company (juror_company_conflict), now; empty
+    # when nothing stands in the way.
+    conflicts: list[str]
 
 
 class WinnerRow(Row, frozen=True):
@@ -102,7 +105,8 @@ async def freeze(conn: asyncpg.Connection, *, run_id: uuid.UUID) -> None:
 async def inputs(
     conn: asyncpg.Connection, *, competition_id: uuid.UUID
 ) -> tuple[list[asyncpg.Record], list[SheetInput]]:
-    """Submitted, eligible entries (id, title, category) and their final score sheets."""
+    """Submitted, eligible entries (id, title, category) and their final score sheets, each
+    with the reasons its juror conflicts with the entry's company as of now."""
     entries = await conn.fetch(
         """SELECT e.id, e.title, cat.slug AS category
            FROM entry e JOIN category cat ON cat.id = e.category_id
@@ -111,7 +115,13 @@ async def inputs(
         competition_id,
     )
     sheets = await conn.fetch(
-        """SELECT a.entry_id, a.juror_id, s.scores
+        """SELECT a.entry_id, a.juror_id, s.scores,
+                  ARRAY(SELECT DISTINCT t.reason FROM (
+                            SELECT x.reason FROM juror_company_conflict x
+                            WHERE x.juror_id = a.juror_id AND x.company_id = e.company_id
+                            UNION ALL  -- the juror recused from this very entry
+                            SELECT 'recused' WHERE a.recused_at IS NOT NULL) t
+                        ORDER BY t.reason) AS conflicts
            FROM score_sheet s JOIN assignment a ON a.id = s.assignment_id
            JOIN entry e ON e.id = a.entry_id
            WHERE a.competition_id = $1 AND s.status = 'final'
@@ -156,17 +166,24 @@ async def list_winners(conn: asyncpg.Connection, *, competition_id: uuid.UUID) -
     return [WinnerRow(**dict(r)) for r in rows]
 
 
-async def mark_published(
-    conn: asyncpg.Connection, *, competition_id: uuid.UUID, run_id: uuid.UUID
-) -> datetime:
-    published: datetime = await conn.fetchval(
-        """UPDATE competition SET phase = 'published', published_at = now(),
-                  published_run_id = $2, version = version + 1, updated_at = now()
-           WHERE id = $1 RETURNING published_at""",
+class EntryStanding(Row, frozen=True):
+    id: uuid.UUID
+    title: str
+    status: str
+    eligible: bool
+
+
+async def entry_standings(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID, entry_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, EntryStanding]:
+    """Status and eligibility of the competition's entries among `entry_ids`, as they are now."""
+    rows = await conn.fetch(
+        """SELECT id, title, status, eligible FROM entry
+           WHERE competition_id = $1 AND id = ANY($2::uuid[])""",
         competition_id,
-        run_id,
+        entry_ids,
     )
-    return published
+    return {r["id"]: EntryStanding(**dict(r)) for r in rows}
 
 
 async def entrant_accounts(

@@ -39,6 +39,22 @@ class CategoryResult(Response):
     ranking: list[Ranked]
 
 
+class ExcludedSheet(Response):
+    """A final sheet the run left out: its juror conflicts with the entry's company."""
+
+    entry_id: uuid.UUID
+    juror_id: uuid.UUID
+    reasons: Annotated[
+        list[str],
+        msgspec.Meta(
+            description=(
+                "Art des Interessenkonflikts (employee, customer, …) oder member: das Konto des "
+                "Jurymitglieds gehört zum Unternehmen."
+            )
+        ),
+    ]
+
+
 class Run(Response):
     id: uuid.UUID
     status: str
@@ -48,6 +64,7 @@ class Run(Response):
     snapshot_hash: str | None
     categories: list[CategoryResult]
     jurors: list[dict[str, Any]]
+    excluded_sheets: list[ExcludedSheet]
     error: str | None
     created_at: datetime
     finished_at: datetime | None

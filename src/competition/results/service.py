@@ -73,7 +73,17 @@ async def compute(
         c.slug
         for c in await competition_queries.list_categories(conn, competition_id=competition_id)
     ]
-    entries, sheets = await queries.inputs(conn, competition_id=competition_id)
+    entries, loaded = await queries.inputs(conn, competition_id=competition_id)
+    # A final sheet by a juror who conflicts with the entry's company (declared, recorded or by
+    # membership, whenever it came to light) does not count; the run names it and why.
+    sheets = [s for s in loaded if not s.conflicts]
+    excluded = tuple(
+        aggregate.ExcludedSheet(
+            entry_id=str(s.entry_id), juror_id=str(s.juror_id), reasons=tuple(s.conflicts)
+        )
+        for s in loaded
+        if s.conflicts
+    )
     table = aggregate.table_from_records(
         criteria=criteria,
         categories=categories,
@@ -93,6 +103,9 @@ async def compute(
     params = parameters or aggregate.AggregateParameters(
         tie_break=tuple(competition.tie_break), reviews_per_entry=competition.reviews_per_entry
     )
+    # Always the exclusions as they are now, also when a stored run is verified: a conflict
+    # recorded since then changes the inputs, and the hash says so.
+    params = msgspec.structs.replace(params, excluded_sheets=excluded or msgspec.UNSET)
     return table, aggregate.aggregate(table=table, method=cast(Method, method), parameters=params)
 
 
@@ -168,6 +181,10 @@ def to_response(run: ResultRunRow) -> schemas.Run:
             msgspec.convert(c, schemas.CategoryResult) for c in result.get("categories", [])
         ],
         jurors=list(result.get("jurors", [])),
+        excluded_sheets=[
+            msgspec.convert(x, schemas.ExcludedSheet)
+            for x in (run.parameters or {}).get("excluded_sheets", [])
+        ],
         error=run.error,
         created_at=competitions.berlin(run.created_at),
         finished_at=competitions.berlin(run.finished_at) if run.finished_at else None,
@@ -201,6 +218,10 @@ async def set_winners(
         c.slug: c.id
         for c in await competition_queries.list_categories(conn, competition_id=competition_id)
     }
+    # The run is a snapshot; whether an entry is still in the competition is decided now.
+    standings = await queries.entry_standings(
+        conn, competition_id=competition_id, entry_ids=[w.entry_id for w in data.winners]
+    )
     problems: list[FieldError] = []
     seen_places: set[tuple[str, int]] = set()
     seen_entries: set[uuid.UUID] = set()
@@ -217,6 +238,10 @@ async def set_winners(
                     "Dieser Beitrag steht nicht in der Rangliste der Kategorie.",
                 )
             )
+            continue
+        left = _left_competition(standings.get(w.entry_id))
+        if left is not None:
+            problems.append(FieldError(f"winners[{i}].entry_id", left))
             continue
         if (w.category, w.place) in seen_places or w.entry_id in seen_entries:
             problems.append(FieldError(f"winners[{i}]", "Platz oder Beitrag doppelt vergeben."))
@@ -266,6 +291,19 @@ async def set_winners(
     return await winners(conn, principal, competition_id)
 
 
+def _left_competition(standing: queries.EntryStanding | None) -> str | None:
+    """Why an entry cannot win (withdrawn, disqualified, not eligible), or None if it can."""
+    if standing is None:
+        return "Diesen Beitrag gibt es in diesem Wettbewerb nicht."
+    if standing.status == "withdrawn":
+        return "Dieser Beitrag wurde zurückgezogen und kann nicht gewinnen."
+    if standing.status == "disqualified":
+        return "Dieser Beitrag ist ausgeschlossen und kann nicht gewinnen."
+    if standing.status != "submitted" or not standing.eligible:
+        return "Dieser Beitrag nimmt nicht am Wettbewerb teil und kann nicht gewinnen."
+    return None
+
+
 async def winners(
     conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
 ) -> schemas.Winners:
@@ -301,12 +339,26 @@ async def publish(
     rows = await queries.list_winners(conn, competition_id=competition_id)
     if not rows:
         raise Conflict("Bitte zuerst die Sieger festlegen.", code="no_winners")
+    # Checked again under the competition's lock: an entry withdrawn since the winners were
+    # chosen must not be published (a withdrawal waits for this lock, see entries.withdraw).
+    standings = await queries.entry_standings(
+        conn, competition_id=competition_id, entry_ids=[w.entry_id for w in rows]
+    )
+    gone = [
+        f"„{w.title}“: {reason}"
+        for w in rows
+        if (reason := _left_competition(standings.get(w.entry_id))) is not None
+    ]
+    if gone:
+        raise Conflict(
+            " ".join(gone) + " Bitte legen Sie die Sieger neu fest.",
+            code="winner_left_competition",
+        )
     run_id = rows[0].result_run_id
     await queries.freeze(conn, run_id=run_id)
-    published_at = await queries.mark_published(conn, competition_id=competition_id, run_id=run_id)
-    payload = {"from": "deliberation", "to": "published", "by": str(principal.account_id)}
-    await events.record(
-        conn, "competition.phase_changed", aggregate_id=competition_id, payload=payload
+    # The phase changes where every phase changes: guarded, evented and audited there.
+    published_at = await competitions.enter_published(
+        conn, competition, run_id=run_id, actor_id=principal.account_id
     )
     await events.record(
         conn,

@@ -362,27 +362,43 @@ class EntrantPages(Controller):
 
     @get("/entries/{entry_id:uuid}/zurueckziehen")
     async def withdraw_form(self, entry_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
-        """Confirmation before withdrawing."""
+        """Confirmation before withdrawing; after the deadline with the reason."""
         row, _ = await entries.access(ui.conn, ui.user(), entry_id)
         return await ui.render(
-            "entrant/withdraw.html", entry=await entries.to_response(ui.conn, row)
+            "entrant/withdraw.html",
+            entry=await entries.to_response(ui.conn, row),
+            late=not row.submissions_open,
+            values={},
         )
 
     @post("/entries/{entry_id:uuid}/zurueckziehen")
     async def withdraw(self, entry_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
-        """Withdraw the entry (it can be submitted again before the deadline)."""
+        """Withdraw the entry (it can be submitted again before the deadline; after it, only
+        with a reason, which the organisers read in the audit log)."""
         user = ui.user()
-        try:
-            await entries.withdraw(ui.conn, user, entry_id)
-        except AppError as exc:
-            row, _ = await entries.access(ui.conn, user, entry_id)
-            return await ui.render(
-                "entrant/withdraw.html",
-                status_code=exc.status_code,
-                entry=await entries.to_response(ui.conn, row),
-                message=forms.from_error(exc, ui.locale).message,
-            )
-        return ui.redirect(f"/entries/{entry_id}", notice="entry_withdrawn")
+        values = forms.values(await ui.request.form())
+        reason = values.get("reason", "")
+        data, errors = forms.convert(
+            entry_schemas.Withdrawal, {"reason": reason} if reason.strip() else {}, ui.locale
+        )
+        problems, status_code = forms.Problems(fields=errors), 422
+        if data is not None:
+            try:
+                await entries.withdraw(ui.conn, user, entry_id, reason=data.reason)
+            except AppError as exc:
+                problems, status_code = forms.from_error(exc, ui.locale), exc.status_code
+            else:
+                return ui.redirect(f"/entries/{entry_id}", notice="entry_withdrawn")
+        row, _ = await entries.access(ui.conn, user, entry_id)
+        return await ui.render(
+            "entrant/withdraw.html",
+            status_code=status_code,
+            entry=await entries.to_response(ui.conn, row),
+            late=not row.submissions_open,
+            values=values,
+            message=problems.message,
+            errors=problems.fields,
+        )
 
     # Attachments -------------------------------------------------------------------------------
 

@@ -62,6 +62,10 @@ ERROR_TEXTS: dict[str, str] = {
         "Ein Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es gleich erneut."
     ),
     "control_characters": N_("Die Anfrage enthält unzulässige Steuerzeichen."),
+    "reason_required": N_("Nach dem Einsendeschluss braucht ein Rückzug eine Begründung."),
+    "winner_left_competition": N_(
+        "Ein Sieger wurde zurückgezogen oder ausgeschlossen. Bitte legen Sie die Sieger neu fest."
+    ),
 }
 
 

@@ -167,6 +167,8 @@ class JuryPages(Controller):
             errors["accept_confidentiality"] = ui._(
                 "Bitte verpflichten Sie sich zur Vertraulichkeit."
             )
+        if values.get("accept_privacy") != "1":
+            errors["accept_privacy"] = ui._("Bitte stimmen Sie den Datenschutzhinweisen zu.")
         if data is None or errors:
             return await ui.render(
                 "jury/accept.html",
@@ -190,6 +192,7 @@ class JuryPages(Controller):
                     replace_password=data.replace_password,
                     signed_in_as=ui.principal.account_id if ui.principal else None,
                     accept_confidentiality=True,
+                    accept_privacy=True,
                 )
         except Invalid as exc:
             problems = forms.from_error(exc, ui.locale)

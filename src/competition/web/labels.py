@@ -61,7 +61,10 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "high_disagreement": N_("starke Uneinigkeit"),
         "outlier_juror": N_("auffällige Einzelbewertung"),
         "tie_unbroken": N_("Gleichstand nicht aufgelöst"),
+        "sheets_excluded": N_("Bewertung wegen Interessenkonflikt nicht gezählt"),
     },
+    # Why a sheet did not count, beside the conflict types above.
+    "exclusion": {"member": N_("Mitglied des Unternehmens")},
     "method": {"zscore": N_("z-Werte je Jurymitglied"), "raw": N_("Rohpunkte")},
     "role": {"owner": N_("Inhaber/in"), "member": N_("Mitglied")},
 }

@@ -21,7 +21,7 @@ from litestar.response import Template
 from competition.accounts import queries as account_queries
 from competition.audit import queries as audit_queries
 from competition.auth import ServicesDep
-from competition.competitions import phases
+from competition.competitions import phases, rules
 from competition.competitions import schemas as competition_schemas
 from competition.competitions import service as competitions
 from competition.competitions.districts import NAMES as DISTRICTS
@@ -125,6 +125,17 @@ def _setup_data(
 NO_COMPANY_CHOSEN = N_("Bitte wählen Sie mindestens ein Unternehmen oder verwerfen Sie die Angabe.")
 
 
+def _one_tie_break_field(errors: dict[str, str]) -> dict[str, str]:
+    """The chain is one text field on the form; the API names its rules by position."""
+    folded: dict[str, str] = {}
+    for key, text in errors.items():
+        if key.startswith("tie_break["):
+            folded["tie_break"] = f"{folded['tie_break']} {text}" if "tie_break" in folded else text
+        else:
+            folded[key] = text
+    return folded
+
+
 class OrganiserPages(Controller):
     include_in_schema = False
 
@@ -178,7 +189,7 @@ class OrganiserPages(Controller):
             "organiser/new.html",
             status_code=422,
             values=values,
-            errors=errors,
+            errors=_one_tie_break_field(errors),
             message=message,
             districts=_district_choices(),
             chosen=chosen,
@@ -664,7 +675,7 @@ def _district_choices() -> list[tuple[str, str]]:
 
 
 def _setup_defaults() -> dict[str, str]:
-    values = {"reviews_per_entry": "3", "tie_break": "median, highest_weight_criterion, top_marks"}
+    values = {"reviews_per_entry": "3", "tie_break": ", ".join(rules.DEFAULT_TIE_BREAK)}
     fields = (
         ("mobilitaet", "Mobilität", "Mobility"),
         ("digitalisierung", "Digitalisierung", "Digitalisation"),
@@ -864,6 +875,12 @@ async def _result_run_page(
     competition = await _organised(ui, competition_id)
     run = await results.get_run(ui.conn, ui.user(), competition_id, run_id)
     chosen = await results.winners(ui.conn, ui.user(), competition_id)
+    titles = {r.entry_id: r.title for c in run.categories for r in c.ranking}
+    jurors = {j.id: j.name for j in await jury.list_jurors(ui.conn, ui.user(), competition_id)}
+    excluded = [
+        (titles.get(x.entry_id, str(x.entry_id)), jurors.get(x.juror_id, str(x.juror_id)), x)
+        for x in run.excluded_sheets
+    ]
     if values is None:
         values = {}
         if chosen.result_run_id == run_id:
@@ -884,6 +901,7 @@ async def _result_run_page(
         status_code=status_code,
         competition=competition,
         run=run,
+        excluded=excluded,
         category_names={c.slug: c.name for c in competition.categories},
         can_choose=competition.phase == "deliberation" and run.status == "done" and not run.frozen,
         places=PLACES,
