@@ -351,6 +351,7 @@ async def _mail_owner(
         services.settings,
         event_id=event.id,
         template=template,
+        competition_id=None,
         recipient=account.email,
         locale=account.locale,
         account_id=account.id,

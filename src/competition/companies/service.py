@@ -177,6 +177,7 @@ async def on_member_added(conn: asyncpg.Connection, services: Services, event: E
         settings,
         event_id=event.id,
         template="company_member_added",
+        competition_id=None,
         recipient=account.email,
         locale=account.locale,
         account_id=account.id,
@@ -203,6 +204,7 @@ async def on_member_invited(conn: asyncpg.Connection, services: Services, event:
         settings,
         event_id=event.id,
         template="company_invitation",
+        competition_id=None,
         recipient=email,
         locale=inviter.locale if inviter else "de",
         context={

@@ -15,8 +15,8 @@ async def export(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> dict[str
         return [dict(r) for r in await conn.fetch(sql, account_id)]
 
     account = await conn.fetchrow(
-        """SELECT id, email, name, locale, email_verified_at, is_organiser, privacy_version,
-                  privacy_accepted_at, created_at
+        """SELECT id, email, name, locale, email_verified_at, is_organiser, is_admin,
+                  privacy_version, privacy_accepted_at, created_at
            FROM account WHERE id = $1""",
         account_id,
     )
@@ -108,7 +108,7 @@ async def anonymise(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> str:
     )
     await conn.execute(
         """UPDATE account SET email = $2, name = 'Gelöschtes Konto', password_hash = NULL,
-                  is_organiser = false, deleted_at = now()
+                  is_organiser = false, is_admin = false, deleted_at = now()
            WHERE id = $1""",
         account_id,
         placeholder,

@@ -576,21 +576,34 @@ class OrganiserPages(Controller):
 
     @get("/organisation/postausgang")
     async def outbox(self, ui: UIDep, status: FromQuery[str] = "", seite: Page = 1) -> Template:
-        """The mail outbox: what was sent, what waits, what failed and why."""
-        if not ui.user().is_organiser:
+        """The mail outbox: what was sent, what waits, what failed and why. Organisers see the
+        mail of the competitions they organise; platform administrators see every mail."""
+        user = ui.user()
+        admin = await account_queries.is_admin(ui.conn, account_id=user.account_id)
+        organised = await web_queries.organised_competitions(ui.conn, account_id=user.account_id)
+        if not (admin or user.is_organiser or organised):
             raise Forbidden("Nur für Organisatoren.")
         page = seite
         chosen = status if status in LABELS["mail"] else None
         mails = await web_queries.outbox(
-            ui.conn, status=chosen, limit=OUTBOX_PAGE + 1, offset=(page - 1) * OUTBOX_PAGE
+            ui.conn,
+            account_id=user.account_id,
+            everything=admin,
+            status=chosen,
+            limit=OUTBOX_PAGE + 1,
+            offset=(page - 1) * OUTBOX_PAGE,
         )
         return await ui.render(
             "organiser/outbox.html",
-            counts=await web_queries.outbox_counts(ui.conn),
+            counts=await web_queries.outbox_counts(
+                ui.conn, account_id=user.account_id, everything=admin
+            ),
             mails=mails[:OUTBOX_PAGE],
             status=chosen or "",
             page=page,
             more=len(mails) > OUTBOX_PAGE,
+            everything=admin,
+            organised=organised,
         )
 
 
