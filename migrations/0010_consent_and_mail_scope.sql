@@ -1,3 +1,8 @@
+-- Company membership only by consent: an invitation stays open until the invited person
+-- accepts or declines it (or it expires); nobody becomes a member by being named.
+ALTER TABLE company_invitation
+    ADD COLUMN declined_at timestamptz;
+
 -- Platform administrators: the operators who see the whole platform's mail outbox. A global
 -- organiser (`is_organiser`, may create competitions) sees only the mail of the competitions
 -- they organise.

@@ -445,6 +445,11 @@ async def candidates(world: World, smtp_server: Any) -> dict[str, list[str]]:
     assert r.status_code == 200, r.text
     await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "deliberation"})
     result = await finished(organiser, f"/api/v1/competitions/{cid}/result-runs", {})
+    r = await entrant.post(
+        f"/api/v1/companies/{company['id']}/members", json={"email": EMAILS["assigned_juror"]}
+    )
+    assert r.status_code == 202, r.text
+    (to_company,) = (await juror.get("/api/v1/me/company-invitations")).json()
     return {
         "competition_id": [p["competition_id"], world.other_competition_id, cid],
         "slug": [p["slug"], "fremd-2026", "beratung-2026"],
@@ -454,6 +459,7 @@ async def candidates(world: World, smtp_server: Any) -> dict[str, list[str]]:
         "assignment_id": [p["assignment_id"]],
         "run_id": [p["run_id"], result],
         "juror_id": [p["juror_id"]],
+        "invitation_id": [to_company["id"]],
     }
 
 

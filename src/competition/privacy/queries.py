@@ -131,6 +131,14 @@ async def anonymise(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> str:
         placeholder,
         old_email,
     )
+    # Invitations this account sent carry its name to the invited addresses.
+    await conn.execute(
+        """UPDATE email SET subject = '[gelöscht]', body_text = '', body_html = NULL
+           WHERE template = 'company_invitation' AND event_id IN (
+               SELECT id FROM event
+               WHERE kind = 'company.member_invited' AND payload->>'by' = $1)""",
+        str(account_id),
+    )
     await conn.execute(
         """UPDATE account SET email = $2, name = 'Gelöschtes Konto', password_hash = NULL,
                   is_organiser = false, is_admin = false, deleted_at = now()

@@ -62,6 +62,11 @@ ERROR_TEXTS: dict[str, str] = {
         "Ein Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es gleich erneut."
     ),
     "control_characters": N_("Die Anfrage enthält unzulässige Steuerzeichen."),
+    "invitation_closed": N_("Diese Einladung ist nicht mehr offen. Bitten Sie um eine neue."),
+    "invitation_for_other_address": N_(
+        "Diese Einladung gilt für eine andere E-Mail-Adresse. Bitte melden Sie sich mit der "
+        "eingeladenen Adresse an."
+    ),
 }
 
 
