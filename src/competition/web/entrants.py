@@ -321,18 +321,20 @@ class EntrantPages(Controller):
             ui.locale,
         )
         problems = forms.Problems(fields=errors)
+        status_code = 422
         if data is not None:
             try:
                 entry_id = await entries.create(ui.conn, user, row.id, data)
             except AppError as exc:
                 problems = forms.from_error(exc, ui.locale)
+                status_code = exc.status_code  # another company's id is a 404, not bad input
             else:
                 return ui.redirect(f"/entries/{entry_id}", notice="entry_created")
         competition = await competitions.to_response(ui.conn, row, is_organiser=False)
         mine = await company_queries.list_companies_of(ui.conn, account_id=user.account_id)
         return await ui.render(
             "entrant/entry_new.html",
-            status_code=422,
+            status_code=status_code,
             competition=competition,
             companies=mine,
             values=values,

@@ -162,17 +162,19 @@ class OrganiserPages(Controller):
         body, converted = forms.convert(competition_schemas.CompetitionCreate, data, ui.locale)
         errors = problems | converted
         message = ""
+        status_code = 422
         if body is not None and not errors:
             try:
                 competition_id = await competitions.create(ui.conn, user, body)
             except AppError as exc:
                 found = forms.from_error(exc, ui.locale)
                 message, errors = found.message, found.fields
+                status_code = exc.status_code  # a refusal (403) is no input error
             else:
                 return ui.redirect(f"/organisation/{competition_id}", notice="competition_created")
         return await ui.render(
             "organiser/new.html",
-            status_code=422,
+            status_code=status_code,
             values=values,
             errors=errors,
             message=message,
