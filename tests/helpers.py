@@ -118,6 +118,16 @@ async def register_via_mail(
     return await login(client, email)
 
 
+async def join_company(owner: Session, member: Session, company_id: str, email: str) -> None:
+    """Membership by consent: the owner invites `email`, whose signed-in person accepts."""
+    r = await owner.post(f"/api/v1/companies/{company_id}/members", json={"email": email})
+    assert r.status_code == 202, r.text
+    invitations = (await member.get("/api/v1/me/company-invitations")).json()
+    (invitation,) = [i for i in invitations if i["company_id"] == company_id]
+    r = await member.post(f"/api/v1/me/company-invitations/{invitation['id']}/accept")
+    assert r.status_code == 200, r.text
+
+
 def competition_body(slug: str = "ind-2026", **overrides: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     body: dict[str, Any] = {

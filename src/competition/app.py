@@ -27,7 +27,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from competition import auth, errors, guard, web
 from competition.accounts.routes import AuthController, MeController
 from competition.attachments.routes import AttachmentController, create_attachment
-from competition.companies.routes import CompanyController, my_companies
+from competition.companies.routes import (
+    CompanyController,
+    accept_company_invitation,
+    decline_company_invitation,
+    my_companies,
+    my_company_invitations,
+)
 from competition.competitions.routes import CompetitionController
 from competition.config import Settings, load_settings
 from competition.db import create_pool
@@ -267,6 +273,9 @@ def create_app(settings: Settings) -> Litestar:
             CompetitionController,
             CompanyController,
             my_companies,
+            my_company_invitations,
+            accept_company_invitation,
+            decline_company_invitation,
             EntryController,
             create_entry,
             my_entries,

@@ -51,10 +51,13 @@ def _create_organiser(settings: Settings, args: argparse.Namespace) -> int:
     from competition.accounts.admin import create_organiser
 
     account_id, created = asyncio.run(
-        create_organiser(settings, email=args.email, name=args.name, password=args.password)
+        create_organiser(
+            settings, email=args.email, name=args.name, password=args.password, admin=args.admin
+        )
     )
     verb = "angelegt" if created else "zur Organisatorin/zum Organisator gemacht"
-    print(f"Konto {args.email} ({account_id}) {verb}.")
+    role = " (Plattform-Administration)" if args.admin else ""
+    print(f"Konto {args.email} ({account_id}) {verb}{role}.")
     return 0
 
 
@@ -116,6 +119,11 @@ def parser() -> argparse.ArgumentParser:
     org.add_argument("email")
     org.add_argument("--name", required=True)
     org.add_argument("--password", required=True)
+    org.add_argument(
+        "--admin",
+        action="store_true",
+        help="also a platform administrator: sees the mail outbox of every competition",
+    )
     org.set_defaults(fn=_create_organiser)
     sub.add_parser(
         "failed-jobs", help="list events and mails that failed for good, with their error"

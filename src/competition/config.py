@@ -55,6 +55,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     register_address_limit: int = 3
     reset_rate_limit: int = 60
     reset_address_limit: int = 3
+    # Company invitations: per inviting account, and per invited address (each one is a mail).
+    invite_rate_limit: int = 30
+    invite_address_limit: int = 3
     rate_limit_window_seconds: int = 900
     # Reverse proxies whose X-Forwarded-For is believed: addresses or networks, comma-separated.
     # Empty: none; the connecting address is the client.

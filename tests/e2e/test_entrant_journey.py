@@ -50,9 +50,22 @@ async def test_entrant_journey_from_registration_to_confirmed_submission(
     r = await entrant.post(
         f"/api/v1/companies/{company['id']}/members", json={"email": "clara@zulieferer.example"}
     )
-    assert (r.status_code, r.json()["status"]) == (201, "added")
-    added = await smtp_server.wait_for(1, timeout=20)
-    assert [(m.message["To"], m.message["Subject"]) for m in added] == [
+    assert (r.status_code, r.json()) == (
+        202,
+        {"email": "clara@zulieferer.example", "status": "invited"},
+    )
+    invited = await smtp_server.wait_for(1, timeout=20)
+    assert [(m.message["To"], m.message["Subject"]) for m in invited] == [
+        (
+            "clara@zulieferer.example",
+            "Einladung zu Muster Zulieferer GmbH bei „Industrie. Neu. Denken.“",
+        )
+    ]
+    (invitation,) = (await colleague.get("/api/v1/me/company-invitations")).json()
+    r = await colleague.post(f"/api/v1/me/company-invitations/{invitation['id']}/accept")
+    assert (r.status_code, r.json()["id"]) == (200, company["id"])
+    added = await smtp_server.wait_for(2, timeout=20)
+    assert [(m.message["To"], m.message["Subject"]) for m in added[1:]] == [
         ("clara@zulieferer.example", "Sie sind jetzt Mitglied von Muster Zulieferer GmbH")
     ]
     smtp_server.clear()

@@ -284,7 +284,7 @@ async def test_reminders_72h_and_24h_each_once(world: World, smtp_server: Any) -
     assert len(second) == 2
 
 
-async def test_invited_address_becomes_member_after_verification(
+async def test_invited_address_joins_after_registering_only_by_accepting(
     world: World, new_client: Callable[[], httpx.AsyncClient], smtp_server: Any
 ) -> None:
     w = world
@@ -292,14 +292,15 @@ async def test_invited_address_becomes_member_after_verification(
     r = await w.a.post(
         f"/api/v1/companies/{w.company_a['id']}/members", json={"email": "Neu@Firma-A.example"}
     )
-    assert (r.status_code, r.json()) == (
-        202,
-        {"email": "neu@firma-a.example", "status": "invited", "member": None},
-    )
+    assert (r.status_code, r.json()) == (202, {"email": "neu@firma-a.example", "status": "invited"})
     mails = await smtp_server.wait_for(1, timeout=15)
     assert mails[0].message["Subject"] == "Einladung zu A GmbH bei „Industrie. Neu. Denken.“"
     newcomer = await register_via_mail(new_client(), smtp_server, "neu@firma-a.example", "Nina")
-    r = await newcomer.get(f"/api/v1/companies/{w.company_a['id']}")
+    # Verifying the address is no consent to join.
+    assert (await newcomer.get(f"/api/v1/companies/{w.company_a['id']}")).status_code == 404
+    (invitation,) = (await newcomer.get("/api/v1/me/company-invitations")).json()
+    assert (invitation["company_name"], invitation["invited_by"]) == ("A GmbH", "Anna")
+    r = await newcomer.post(f"/api/v1/me/company-invitations/{invitation['id']}/accept")
     assert r.status_code == 200
     assert sorted((m["email"], m["role"]) for m in r.json()["members"]) == [
         ("anna@firma-a.example", "owner"),

@@ -16,8 +16,6 @@ import httpx
 import pytest
 
 from competition.auth import Principal
-from competition.companies import queries as company_queries
-from competition.db import transaction
 from competition.jury import queries as jury_queries
 from competition.jury import service as jury
 from tests.conftest import token_from
@@ -26,6 +24,7 @@ from tests.helpers import (
     Session,
     account,
     company_body,
+    join_company,
     login,
     open_competition,
     poll,
@@ -109,9 +108,8 @@ async def world(
 
 
 async def join(w: World, email: str) -> None:
-    """The company's owner adds the juror's account as a member: membership starts now."""
-    r = await w.owner.post(f"/api/v1/companies/{w.company['id']}/members", json={"email": email})
-    assert (r.status_code, r.json()["status"]) == (201, "added"), r.text
+    """The company's owner invites the juror, who accepts: membership starts now."""
+    await join_company(w.owner, w.sessions[email], w.company["id"], email)
 
 
 async def run(w: World, **body: Any) -> dict[str, Any]:
@@ -368,28 +366,24 @@ async def test_joining_after_a_final_sheet_keeps_it_on_record_but_the_entry_need
     ]
 
 
-async def test_an_invitation_redeemed_after_deployment_voids_as_well(
+async def test_an_invitation_accepted_after_deployment_voids_as_well(
     client: httpx.AsyncClient,
     new_client: Callable[[], httpx.AsyncClient],
     pool: asyncpg.Pool,
     smtp_server: Any,
 ) -> None:
-    """Membership voids on whatever path it starts: here an invitation by mail, redeemed when
-    the address is verified (the path `accounts.verify_email` takes)."""
+    """Membership voids on whatever path it starts: here an invitation by mail that the juror
+    accepts through the link's page (the trigger on company_member sees every path)."""
     w = await world(client, new_client, pool, smtp_server)
     assignment = await deployed_to_jutta(w)
-    async with transaction(pool) as conn:
-        jutta_account = await conn.fetchval("SELECT id FROM account WHERE email = $1", JUTTA)
-        await company_queries.invite(
-            conn,
-            company_id=uuid.UUID(w.company["id"]),
-            email=JUTTA,
-            invited_by=uuid.UUID((await w.owner.get("/api/v1/me")).json()["id"]),
-        )
-        joined = await company_queries.redeem_invitations(
-            conn, account_id=jutta_account, email=JUTTA
-        )
-    assert joined == [uuid.UUID(w.company["id"])]
+    r = await w.owner.post(f"/api/v1/companies/{w.company['id']}/members", json={"email": JUTTA})
+    assert r.status_code == 202
+    (invitation,) = (await w.sessions[JUTTA].get("/api/v1/me/company-invitations")).json()
+    r = await w.sessions[JUTTA].client.post(
+        "/unternehmen/einladungen/" + invitation["id"] + "/annehmen",
+        data={"csrf_token": w.sessions[JUTTA].csrf},
+    )
+    assert r.status_code == 303
     assert (
         await w.sessions[JUTTA].get(f"/api/v1/assignments/{assignment['id']}")
     ).status_code == 404

@@ -57,6 +57,10 @@ POLICY: dict[tuple[str, str], frozenset[str] | str] = {
     ("PATCH", "/api/v1/me"): SIGNED_IN,
     ("GET", "/api/v1/me/assignments"): SIGNED_IN,
     ("GET", "/api/v1/me/companies"): SIGNED_IN,
+    ("GET", "/api/v1/me/company-invitations"): SIGNED_IN,
+    # Company A's owner invited entrant B's address: only B answers.
+    ("POST", "/api/v1/me/company-invitations/{invitation_id}/accept"): frozenset({"entrant_b"}),
+    ("POST", "/api/v1/me/company-invitations/{invitation_id}/decline"): frozenset({"entrant_b"}),
     ("GET", "/api/v1/me/entries"): SIGNED_IN,
     ("GET", "/api/v1/me/tokens"): SIGNED_IN,
     ("GET", "/api/v1/me/export"): SIGNED_IN,
@@ -200,6 +204,13 @@ async def test_every_operation_allows_exactly_the_roles_of_its_policy(
 ) -> None:
     world = await build_world(client, new_client, pool, smtp_server)
     tokens, params = world.tokens, world.params
+    r = await world.sessions["entrant_a"].post(
+        f"/api/v1/companies/{params['company_id']}/members",
+        json={"email": "entrant_b@firma.example"},
+    )
+    assert r.status_code == 202, r.text
+    (invitation,) = (await world.sessions["entrant_b"].get("/api/v1/me/company-invitations")).json()
+    params["invitation_id"] = invitation["id"]
     schema = (await client.get("/schema/openapi.json")).json()
     operations = sorted(
         (method.upper(), path)

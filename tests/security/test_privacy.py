@@ -18,6 +18,7 @@ from tests.helpers import (
     PASSWORD,
     account,
     company_body,
+    join_company,
     login,
     open_competition,
     poll,
@@ -90,11 +91,14 @@ async def test_deleting_an_account_anonymises_it_and_keeps_the_record(
     await account(pool, "kollege@firma.example", "Kurt Kollege")
     owner = await login(client, "owner@firma.example")
     company = (await owner.post("/api/v1/companies", json=company_body("Firma GmbH"))).json()
+    colleague = await login(new_client(), "kollege@firma.example")
     await owner.post(
         f"/api/v1/companies/{company['id']}/members", json={"email": "kollege@firma.example"}
     )
+    await smtp_server.wait_for(1, timeout=20)  # the invitation, with the owner's name
+    await join_company(owner, colleague, company["id"], "kollege@firma.example")
     entry = await submitted_entry(owner, competition["id"], company, title="Bleibt bestehen")
-    await smtp_server.wait_for(3, timeout=20)  # member added + two confirmations
+    await smtp_server.wait_for(4, timeout=20)  # invitation, member added, two confirmations
 
     r = await owner.post("/api/v1/me/delete", json={"password": "falsch-falsch"})
     assert (r.status_code, r.json()["error"]) == (401, "invalid_credentials")
@@ -106,7 +110,6 @@ async def test_deleting_an_account_anonymises_it_and_keeps_the_record(
     )
     assert r.status_code == 401
 
-    colleague = await login(new_client(), "kollege@firma.example")
     r = await colleague.get(f"/api/v1/companies/{company['id']}")
     assert [(m["email"], m["role"]) for m in r.json()["members"]] == [
         ("kollege@firma.example", "owner")

@@ -446,6 +446,11 @@ async def candidates(world: World, smtp_server: Any) -> dict[str, list[str]]:
     assert r.status_code == 200, r.text
     await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "deliberation"})
     result = await finished(organiser, f"/api/v1/competitions/{cid}/result-runs", {})
+    r = await entrant.post(
+        f"/api/v1/companies/{company['id']}/members", json={"email": EMAILS["assigned_juror"]}
+    )
+    assert r.status_code == 202, r.text
+    (to_company,) = (await juror.get("/api/v1/me/company-invitations")).json()
     return {
         "competition_id": [p["competition_id"], world.other_competition_id, cid],
         "slug": [p["slug"], "fremd-2026", "beratung-2026"],
@@ -457,6 +462,7 @@ async def candidates(world: World, smtp_server: Any) -> dict[str, list[str]]:
         "juror_id": [p["juror_id"]],
         "declaration_id": [p["declaration_id"]],
         "conflict_id": [p["conflict_id"]],
+        "invitation_id": [to_company["id"]],
     }
 
 

@@ -192,8 +192,8 @@ async def test_password_reset_through_the_pages(
     assert (r.status_code, r.headers["location"]) == (303, "/mein-bereich")
 
 
-async def test_company_owner_adds_a_member_through_the_page(
-    client: httpx.AsyncClient, pool: asyncpg.Pool
+async def test_company_owner_invites_and_the_person_joins_through_the_pages(
+    client: httpx.AsyncClient, new_client: Callable[[], httpx.AsyncClient], pool: asyncpg.Pool
 ) -> None:
     await account(pool, "erika@zulieferer.example", "Erika")
     await account(pool, "clara@zulieferer.example", "Clara")
@@ -213,8 +213,22 @@ async def test_company_owner_adds_a_member_through_the_page(
     )
     assert (r.status_code, r.headers["location"]) == (303, company_page)
     page = await client.get(company_page)
+    assert "Die Einladung ist unterwegs." in page.text
+    assert "clara@zulieferer.example – eingeladen" in page.text
+    assert "Clara (clara@zulieferer.example)" not in page.text
+
+    clara = new_client()
+    await web_login(clara, "clara@zulieferer.example")
+    home = await clara.get("/mein-bereich")
+    assert "Einladungen in Unternehmen" in home.text
+    assert "Erika lädt Sie ein, am Unternehmensprofil „Muster Zulieferer GmbH“" in home.text
+    (accept,) = re.findall(r'action="(/unternehmen/einladungen/[0-9a-f-]{36}/annehmen)"', home.text)
+    r = await clara.post(accept, data={"csrf_token": clara.cookies["ind_csrf"]})
+    assert (r.status_code, r.headers["location"]) == (303, company_page)
+    page = await clara.get(company_page)
+    assert "Willkommen: Sie gehören jetzt zu diesem Unternehmen." in page.text
     assert "Clara (clara@zulieferer.example) – Mitglied" in page.text
-    assert "Die Person gehört jetzt zum Unternehmen." in page.text
+    assert "Einladungen in Unternehmen" not in (await clara.get("/mein-bereich")).text
 
 
 async def test_a_refused_submission_changes_nothing_on_the_page_as_in_the_api(

@@ -19,6 +19,7 @@ async def ensure_account(
     name: str,
     password: str,
     organiser: bool = False,
+    admin: bool = False,
     locale: str = "de",
 ) -> tuple[uuid.UUID, bool]:
     """Create a verified account, or find the existing one; returns (id, created).
@@ -51,19 +52,23 @@ async def ensure_account(
             await queries.revoke_all_tokens(conn, account_id=account.id)
     if organiser and not account.is_organiser:
         await queries.make_organiser(conn, account_id=account.id)
+    if admin:
+        await queries.set_admin(conn, account_id=account.id, admin=True)
     return account.id, created
 
 
 async def create_organiser(
-    settings: Settings, *, email: str, name: str, password: str
+    settings: Settings, *, email: str, name: str, password: str, admin: bool = False
 ) -> tuple[uuid.UUID, bool]:
+    """An organiser account (may create competitions); `admin` also makes it a platform
+    administrator, who sees the mail outbox of the whole platform."""
     if len(password) < 10:
         raise SystemExit("Das Passwort muss mindestens 10 Zeichen lang sein.")
     pool = await create_pool(settings.database_url, min_size=1, max_size=1)
     try:
         async with transaction(pool) as conn:
             return await ensure_account(
-                conn, email=email, name=name, password=password, organiser=True
+                conn, email=email, name=name, password=password, organiser=True, admin=admin
             )
     finally:
         await pool.close()

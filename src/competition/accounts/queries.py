@@ -142,6 +142,18 @@ async def make_organiser(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> 
     await conn.execute("UPDATE account SET is_organiser = true WHERE id = $1", account_id)
 
 
+async def set_admin(conn: asyncpg.Connection, *, account_id: uuid.UUID, admin: bool) -> None:
+    await conn.execute("UPDATE account SET is_admin = $2 WHERE id = $1", account_id, admin)
+
+
+async def is_admin(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> bool:
+    """A platform administrator (set by the operator's command only)."""
+    found: bool | None = await conn.fetchval(
+        "SELECT is_admin FROM account WHERE id = $1", account_id
+    )
+    return bool(found)
+
+
 async def insert_token(
     conn: asyncpg.Connection,
     *,

@@ -24,7 +24,6 @@ from competition import ratelimit
 from competition.accounts import queries, security, sessions
 from competition.accounts.queries import AccountRow
 from competition.auth import Services
-from competition.companies import queries as company_queries
 from competition.config import Settings
 from competition.errors import AppError, FieldError, Forbidden, Invalid, Unauthorized
 from competition.events import service as events
@@ -85,8 +84,8 @@ async def verify_email(conn: asyncpg.Connection, settings: Settings, *, token: s
     account = await queries.get_account(conn, account_id=account_id)
     if account is None:
         raise InvalidToken("Der Bestätigungslink ist ungültig oder abgelaufen.")
-    # Companies that invited this address by mail get their new member now.
-    await company_queries.redeem_invitations(conn, account_id=account.id, email=account.email)
+    # Companies that invited this address wait for its answer ("Mein Bereich"): verifying an
+    # address is no consent to join anything.
     return account
 
 
@@ -387,6 +386,7 @@ async def _mail_owner(
         services.settings,
         event_id=event.id,
         template=template,
+        competition_id=None,
         recipient=account.email,
         locale=account.locale,
         account_id=account.id,

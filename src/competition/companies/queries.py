@@ -114,45 +114,116 @@ async def list_companies_of(conn: asyncpg.Connection, *, account_id: uuid.UUID) 
     return [CompanyRow(**dict(r)) for r in rows]
 
 
+class InvitationRow(Row, frozen=True):
+    id: uuid.UUID
+    company_id: uuid.UUID
+    email: str
+    invited_by: uuid.UUID | None
+    created_at: datetime
+    accepted_at: datetime | None
+    declined_at: datetime | None
+
+
+class AddressedInvitationRow(Row, frozen=True):
+    """An open invitation as its addressee sees it."""
+
+    id: uuid.UUID
+    company_id: uuid.UUID
+    company_name: str
+    inviter_name: str | None
+    created_at: datetime
+
+
+_INVITATION = "id, company_id, email, invited_by, created_at, accepted_at, declined_at"
+# Open: neither accepted nor declined, and younger than the validity ($n days).
+_OPEN = """i.accepted_at IS NULL AND i.declined_at IS NULL
+           AND i.created_at > now() - make_interval(days => {days})"""
+
+
+async def is_member_address(conn: asyncpg.Connection, *, company_id: uuid.UUID, email: str) -> bool:
+    found: bool = await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM company_member m JOIN account a ON a.id = m.account_id
+                          WHERE m.company_id = $1 AND a.email = $2)""",
+        company_id,
+        email,
+    )
+    return found
+
+
 async def invite(
-    conn: asyncpg.Connection, *, company_id: uuid.UUID, email: str, invited_by: uuid.UUID
-) -> uuid.UUID | None:
-    invitation_id: uuid.UUID | None = await conn.fetchval(
-        """INSERT INTO company_invitation (company_id, email, invited_by) VALUES ($1, $2, $3)
-           ON CONFLICT (company_id, email) DO NOTHING RETURNING id""",
+    conn: asyncpg.Connection,
+    *,
+    company_id: uuid.UUID,
+    email: str,
+    invited_by: uuid.UUID,
+    valid_days: int,
+) -> InvitationRow | None:
+    """A new invitation, or a fresh start for one that was declined, expired or accepted by
+    someone who has left since; None while one is open (nothing new to send)."""
+    record = await conn.fetchrow(
+        f"""INSERT INTO company_invitation AS i (company_id, email, invited_by)
+            VALUES ($1, $2, $3)
+            ON CONFLICT (company_id, email) DO UPDATE
+                SET created_at = now(), accepted_at = NULL, declined_at = NULL,
+                    invited_by = EXCLUDED.invited_by
+                WHERE NOT ({_OPEN.format(days="$4")})
+            RETURNING {_INVITATION}""",
         company_id,
         email,
         invited_by,
+        valid_days,
     )
-    return invitation_id
+    return InvitationRow(**dict(record)) if record else None
 
 
-async def open_invitations(conn: asyncpg.Connection, *, company_id: uuid.UUID) -> list[str]:
+async def get_invitation(
+    conn: asyncpg.Connection, *, invitation_id: uuid.UUID, for_update: bool = False
+) -> InvitationRow | None:
+    lock = " FOR UPDATE" if for_update else ""
+    record = await conn.fetchrow(
+        f"SELECT {_INVITATION} FROM company_invitation WHERE id = $1{lock}", invitation_id
+    )
+    return InvitationRow(**dict(record)) if record else None
+
+
+async def open_invitations(
+    conn: asyncpg.Connection, *, company_id: uuid.UUID, valid_days: int
+) -> list[str]:
     rows = await conn.fetch(
-        """SELECT email FROM company_invitation WHERE company_id = $1 AND accepted_at IS NULL
-           ORDER BY created_at""",
+        f"""SELECT i.email FROM company_invitation i
+            WHERE i.company_id = $1 AND {_OPEN.format(days="$2")}
+            ORDER BY i.created_at""",
         company_id,
+        valid_days,
     )
     return [r["email"] for r in rows]
 
 
-async def redeem_invitations(
-    conn: asyncpg.Connection, *, account_id: uuid.UUID, email: str
-) -> list[uuid.UUID]:
-    """Make a newly verified address a member of every company that invited it."""
+async def invitations_to(
+    conn: asyncpg.Connection, *, email: str, valid_days: int
+) -> list[AddressedInvitationRow]:
     rows = await conn.fetch(
-        """
-        WITH taken AS (
-            UPDATE company_invitation SET accepted_at = now()
-            WHERE email = $2 AND accepted_at IS NULL
-            RETURNING company_id
-        )
-        INSERT INTO company_member (company_id, account_id, role)
-        SELECT company_id, $1, 'member' FROM taken
-        ON CONFLICT DO NOTHING
-        RETURNING company_id
-        """,
-        account_id,
+        f"""SELECT i.id, i.company_id, c.name AS company_name, a.name AS inviter_name,
+                   i.created_at
+            FROM company_invitation i
+            JOIN company c ON c.id = i.company_id
+            LEFT JOIN account a ON a.id = i.invited_by
+            WHERE i.email = $1 AND {_OPEN.format(days="$2")}
+            ORDER BY i.created_at, i.id""",
         email,
+        valid_days,
     )
-    return [r["company_id"] for r in rows]
+    return [AddressedInvitationRow(**dict(r)) for r in rows]
+
+
+async def close_invitation(
+    conn: asyncpg.Connection, *, invitation_id: uuid.UUID, accepted: bool
+) -> bool:
+    """Accept or decline an open invitation; False when it was no longer open."""
+    column = "accepted_at" if accepted else "declined_at"
+    result: str = await conn.execute(
+        f"""UPDATE company_invitation SET {column} = now()
+            WHERE id = $1 AND accepted_at IS NULL AND declined_at IS NULL""",
+        invitation_id,
+    )
+    return result.endswith(" 1")

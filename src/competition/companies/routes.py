@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, get, patch, post
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from competition.auth import Conn, User
+from competition.auth import Conn, ServicesDep, User
 from competition.companies import queries, schemas, service
 from competition.competitions.routes import IfMatch, parse_if_match
 from competition.errors import NotFound
@@ -46,13 +47,25 @@ class CompanyController(Controller):
         )
         return await service.to_response(conn, company)
 
-    @post("/{company_id:uuid}/members", status_code=201)
+    @post("/{company_id:uuid}/members", status_code=202)
     async def add_member(
-        self, company_id: uuid.UUID, data: schemas.MemberAdd, user: User, conn: Conn
-    ) -> Response[schemas.MemberAdded]:
-        """Add an existing account (201) or invite the address by mail (202); owner only."""
-        result = await service.add_member(conn, user, company_id, data.email)
-        return Response(result, status_code=201 if result.status == "added" else 202)
+        self,
+        company_id: uuid.UUID,
+        data: schemas.MemberAdd,
+        user: User,
+        conn: Conn,
+        services: ServicesDep,
+    ) -> schemas.MemberAdded:
+        """Invite an address by mail (owner only): the same 202 for every address; the person
+        becomes a member only by accepting."""
+        return await service.add_member(
+            conn,
+            user,
+            company_id,
+            email=data.email,
+            redis=services.redis,
+            settings=services.settings,
+        )
 
 
 @get("/me/companies", tags=["Unternehmen"])
@@ -62,3 +75,28 @@ async def my_companies(user: User, conn: Conn) -> list[schemas.Company]:
         await service.to_response(conn, c)
         for c in await queries.list_companies_of(conn, account_id=user.account_id)
     ]
+
+
+@get("/me/company-invitations", tags=["Unternehmen"])
+async def my_company_invitations(user: User, conn: Conn) -> list[schemas.CompanyInvitation]:
+    """Open invitations to the caller's verified address."""
+    return await service.my_invitations(conn, user)
+
+
+@post("/me/company-invitations/{invitation_id:uuid}/accept", status_code=200, tags=["Unternehmen"])
+async def accept_company_invitation(
+    invitation_id: uuid.UUID, user: User, conn: Conn
+) -> schemas.Company:
+    """Accept an invitation to the caller's address: the caller becomes a member."""
+    company = await service.answer_invitation(conn, user, invitation_id, accept=True)
+    return await service.to_response(conn, company)
+
+
+@post(
+    "/me/company-invitations/{invitation_id:uuid}/decline",
+    status_code=HTTP_204_NO_CONTENT,
+    tags=["Unternehmen"],
+)
+async def decline_company_invitation(invitation_id: uuid.UUID, user: User, conn: Conn) -> None:
+    """Decline an invitation to the caller's address."""
+    await service.answer_invitation(conn, user, invitation_id, accept=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -76,6 +77,19 @@ class MemberAdd(Request):
 
 
 class MemberAdded(Response):
+    """The same answer for every address: whether it has an account is nobody's business but
+    its owner's, who decides whether to join."""
+
     email: str
-    status: Literal["added", "invited"]
-    member: Member | None = None
+    status: Literal["invited"]
+
+
+class CompanyInvitation(Response):
+    """An open invitation, as the invited person sees it."""
+
+    id: uuid.UUID
+    company_id: uuid.UUID
+    company_name: str
+    invited_by: str | None
+    invited_at: datetime
+    expires_at: datetime

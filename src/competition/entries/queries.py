@@ -213,6 +213,7 @@ async def list_for_competition(
 class ReminderRow(Row, frozen=True):
     entry_id: uuid.UUID
     entry_title: str
+    competition_id: uuid.UUID
     competition_title: dict[str, str]
     closes_at: datetime
     window: str
@@ -227,7 +228,8 @@ async def drafts_due_for_reminder(conn: asyncpg.Connection) -> list[ReminderRow]
     which reminder is due now (the 24 h one replaces the 72 h one once it is that late)."""
     rows = await conn.fetch(
         """
-        SELECT e.id AS entry_id, e.title AS entry_title, c.title AS competition_title,
+        SELECT e.id AS entry_id, e.title AS entry_title, c.id AS competition_id,
+               c.title AS competition_title,
                c.submission_closes_at AS closes_at,
                CASE WHEN c.submission_closes_at - now() <= interval '24 hours'
                     THEN '24h' ELSE '72h' END AS window,

@@ -449,6 +449,7 @@ async def _tell_organisers(
             services.settings,
             event_id=event.id,
             template="jury_conflict_review",
+            competition_id=competition_id,
             recipient=organiser.email,
             locale=organiser.locale,
             account_id=organiser.id,

@@ -594,6 +594,7 @@ async def on_deployed(conn: asyncpg.Connection, services: Services, event: Event
             settings,
             event_id=event.id,
             template="jury_assigned",
+            competition_id=competition.id,
             recipient=account.email,
             locale=account.locale,
             account_id=account.id,
@@ -625,6 +626,7 @@ async def on_invited(conn: asyncpg.Connection, services: Services, event: EventR
         settings,
         event_id=event.id,
         template="jury_invitation",
+        competition_id=competition.id,
         recipient=juror.email,
         locale=locale,
         context={
@@ -917,6 +919,7 @@ async def remind_jurors(
             settings,
             event_id=None,
             template="jury_reminder",
+            competition_id=competition.id,
             recipient=r["email"],
             locale=r["locale"],
             account_id=r["account_id"],

@@ -52,6 +52,7 @@ async def insert_email(
     body_text: str,
     body_html: str | None,
     message_id: str,
+    competition_id: uuid.UUID | None,
 ) -> uuid.UUID | None:
     """Insert once per idempotency key; returns None when the mail already exists. The relay is
     nudged (delivered at commit) by the same statement: one round trip per mail, not two, which
@@ -60,8 +61,8 @@ async def insert_email(
         """
         WITH inserted AS (
             INSERT INTO email (idempotency_key, event_id, account_id, recipient, template, locale,
-                               subject, body_text, body_html, message_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                               subject, body_text, body_html, message_id, competition_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING id
         )
@@ -77,6 +78,7 @@ async def insert_email(
         body_text,
         body_html,
         message_id,
+        competition_id,
     )
     return email_id
 

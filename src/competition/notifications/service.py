@@ -32,13 +32,16 @@ async def queue_email(
     recipient: str,
     locale: str,
     context: dict[str, Any],
+    competition_id: uuid.UUID | None,
     account_id: uuid.UUID | None = None,
     key: str | None = None,
 ) -> uuid.UUID | None:
     """Queue one mail; a second call for the same (event, recipient, template) does nothing.
 
-    `key` replaces the event part of the idempotency key for mails not caused by an event
-    (e.g. a daily reminder keyed by its day)."""
+    `competition_id` names the competition the mail belongs to (its organisers see it in their
+    outbox) or None for mails about accounts and companies, which only platform administrators
+    see; it has no default, so that every new mail decides. `key` replaces the event part of the
+    idempotency key for mails not caused by an event (e.g. a daily reminder keyed by its day)."""
     scope = key if key is not None else str(event_id)
     mail = render(template, locale, context)
     return await queries.insert_email(
@@ -53,4 +56,5 @@ async def queue_email(
         body_text=mail.text,
         body_html=mail.html,
         message_id=make_msgid(domain=message_id_domain(settings)),
+        competition_id=competition_id,
     )

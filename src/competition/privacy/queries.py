@@ -7,6 +7,10 @@ from typing import Any
 
 import asyncpg
 
+# A blind competition hides who takes part until its results are published.
+_BLIND = "comp.blind_judging AND comp.phase NOT IN ('published', 'archived')"
+RECORDED_BY_ORGANISERS = "von der Organisation eingetragen"
+
 
 async def export(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> dict[str, Any]:
     """Everything stored about one account, as plain JSON-ready data."""
@@ -15,8 +19,8 @@ async def export(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> dict[str
         return [dict(r) for r in await conn.fetch(sql, account_id)]
 
     account = await conn.fetchrow(
-        """SELECT id, email, name, locale, email_verified_at, is_organiser, privacy_version,
-                  privacy_accepted_at, created_at
+        """SELECT id, email, name, locale, email_verified_at, is_organiser, is_admin,
+                  privacy_version, privacy_accepted_at, created_at
            FROM account WHERE id = $1""",
         account_id,
     )
@@ -40,18 +44,39 @@ async def export(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> dict[str
                FROM entry e JOIN company_member m ON m.company_id = e.company_id
                WHERE m.account_id = $1 ORDER BY e.created_at"""
         ),
+        # Conflicts as the juror may see them: while a blind competition's results are not
+        # published, what the juror typed (once per declaration, not once per company it
+        # matched) and, for conflicts the organisers recorded, neither a company nor their note.
         "jury": await rows(
-            """SELECT j.competition_id, j.status, j.expertise, j.max_load, j.accepted_at,
-                      coalesce((SELECT json_agg(json_build_object(
-                          'company', c.name, 'type', x.type, 'note', x.note))
-                       FROM conflict x JOIN company c ON c.id = x.company_id
-                       WHERE x.juror_id = j.id), '[]') AS conflicts,
+            f"""SELECT j.competition_id, j.status, j.expertise, j.max_load, j.accepted_at,
+                      CASE WHEN {_BLIND} THEN
+                          coalesce((SELECT json_agg(json_build_object(
+                              'company', d.declared_as, 'type', d.type, 'note', d.note,
+                              'source', 'juror') ORDER BY d.first, d.declared_as, d.type)
+                           FROM (SELECT x.declared_as, x.type, x.note,
+                                        min(x.created_at) AS first
+                                 FROM conflict x
+                                 WHERE x.juror_id = j.id AND x.source = 'juror'
+                                 GROUP BY x.declared_as, x.type, x.note) d), '[]')::jsonb
+                        || coalesce((SELECT json_agg(json_build_object(
+                              'company', '{RECORDED_BY_ORGANISERS}', 'type', x.type,
+                              'note', NULL, 'source', 'organiser') ORDER BY x.created_at, x.id)
+                           FROM conflict x
+                           WHERE x.juror_id = j.id AND x.source = 'organiser'), '[]')::jsonb
+                      ELSE
+                          coalesce((SELECT json_agg(json_build_object(
+                              'company', c.name, 'type', x.type, 'note', x.note,
+                              'source', x.source) ORDER BY x.created_at, c.name, c.id)
+                           FROM conflict x JOIN company c ON c.id = x.company_id
+                           WHERE x.juror_id = j.id), '[]')::jsonb
+                      END AS conflicts,
                       coalesce((SELECT json_agg(json_build_object(
                           'entry_id', a.entry_id, 'status', s.status, 'scores', s.scores,
                           'comment', s.comment, 'updated_at', s.updated_at))
                        FROM assignment a JOIN score_sheet s ON s.assignment_id = a.id
                        WHERE a.juror_id = j.id), '[]') AS score_sheets
-               FROM juror j WHERE j.account_id = $1"""
+               FROM juror j JOIN competition comp ON comp.id = j.competition_id
+               WHERE j.account_id = $1"""
         ),
         "api_tokens": await rows(
             """SELECT name, scopes, created_at, last_used_at, revoked_at FROM api_token
@@ -106,9 +131,17 @@ async def anonymise(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> str:
         placeholder,
         old_email,
     )
+    # Invitations this account sent carry its name to the invited addresses.
+    await conn.execute(
+        """UPDATE email SET subject = '[gelöscht]', body_text = '', body_html = NULL
+           WHERE template = 'company_invitation' AND event_id IN (
+               SELECT id FROM event
+               WHERE kind = 'company.member_invited' AND payload->>'by' = $1)""",
+        str(account_id),
+    )
     await conn.execute(
         """UPDATE account SET email = $2, name = 'Gelöschtes Konto', password_hash = NULL,
-                  is_organiser = false, deleted_at = now()
+                  is_organiser = false, is_admin = false, deleted_at = now()
            WHERE id = $1""",
         account_id,
         placeholder,

@@ -1,5 +1,5 @@
-"""Entrant pages: my area, company profiles with members, the entry editor, attachments,
-submission and withdrawal.
+"""Entrant pages: my area, company profiles with members and invitations, the entry editor,
+attachments, submission and withdrawal.
 
 The editor never loses text: every refusal re-renders the form with what was typed; a stale
 version (412) shows the stored version next to the person's own, whose text stays in the form
@@ -30,7 +30,7 @@ from competition.entries import service as entries
 from competition.errors import AppError, NotFound, PreconditionFailed
 from competition.web import forms
 from competition.web import queries as web_queries
-from competition.web.rendering import UI, Notice, UIDep, safe_next
+from competition.web.rendering import UI, UIDep, safe_next
 
 COMPANY_FIELDS = ("name", "street", "postal_code", "city", "district", "employees", "website")
 ENTRY_FIELDS = ("category", "title", "summary", "description")
@@ -145,6 +145,7 @@ class EntrantPages(Controller):
             open_competitions=[competitions.summary(c) for c in visible if c.submissions_open],
             jury=await web_queries.jury_memberships(ui.conn, account_id=user.account_id),
             organised=await web_queries.organised_competitions(ui.conn, account_id=user.account_id),
+            invitations=await companies.my_invitations(ui.conn, user),
         )
 
     # Companies ---------------------------------------------------------------------------------
@@ -233,21 +234,67 @@ class EntrantPages(Controller):
         return ui.redirect(f"/unternehmen/{company_id}", notice="company_saved")
 
     @post("/unternehmen/{company_id:uuid}/mitglieder")
-    async def add_member(self, company_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
-        """Add a person by e-mail (owner): existing accounts at once, others by invitation."""
+    async def add_member(
+        self, company_id: FromPath[uuid.UUID], ui: UIDep, services: ServicesDep
+    ) -> Response[Any]:
+        """Invite a person by e-mail (owner); they become a member when they accept."""
         user = ui.user()
         email = forms.values(await ui.request.form()).get("member_email", "").strip()
         data, errors = forms.convert(company_schemas.MemberAdd, {"email": email}, ui.locale)
         problems = forms.Problems(fields={"member_" + k: v for k, v in errors.items()})
+        status_code = 422
         if data is not None:
             try:
-                result = await companies.add_member(ui.conn, user, company_id, data.email)
+                await companies.add_member(
+                    ui.conn,
+                    user,
+                    company_id,
+                    email=data.email,
+                    redis=services.redis,
+                    settings=services.settings,
+                )
             except AppError as exc:
                 problems = forms.from_error(exc, ui.locale)
+                status_code = exc.status_code
             else:
-                notice: Notice = "member_added" if result.status == "added" else "member_invited"
-                return ui.redirect(f"/unternehmen/{company_id}", notice=notice)
-        return await _company_page(ui, company_id, status_code=422, member_problems=problems)
+                return ui.redirect(f"/unternehmen/{company_id}", notice="member_invited")
+        return await _company_page(
+            ui, company_id, status_code=status_code, member_problems=problems
+        )
+
+    @get("/unternehmen/einladung")
+    async def invitation(
+        self, ui: UIDep, services: ServicesDep, token: FromQuery[str] = ""
+    ) -> Template:
+        """The invitation a mail's link names, with its answers (for the invited address)."""
+        user = ui.user()
+        try:
+            invitation = await companies.invitation_from_link(
+                ui.conn, services.settings, user, token
+            )
+        except AppError as exc:
+            return await ui.render(
+                "accounts/link_invalid.html",
+                status_code=exc.status_code,
+                message=forms.from_error(exc, ui.locale).message,
+            )
+        return await ui.render("entrant/company_invitation.html", invitation=invitation)
+
+    @post("/unternehmen/einladungen/{invitation_id:uuid}/annehmen")
+    async def accept_invitation(
+        self, invitation_id: FromPath[uuid.UUID], ui: UIDep
+    ) -> Response[Any]:
+        """Accept an invitation to one's own address: one becomes a member."""
+        company = await companies.answer_invitation(ui.conn, ui.user(), invitation_id, accept=True)
+        return ui.redirect(f"/unternehmen/{company.id}", notice="invitation_joined")
+
+    @post("/unternehmen/einladungen/{invitation_id:uuid}/ablehnen")
+    async def decline_invitation(
+        self, invitation_id: FromPath[uuid.UUID], ui: UIDep
+    ) -> Response[Any]:
+        """Decline an invitation to one's own address."""
+        await companies.answer_invitation(ui.conn, ui.user(), invitation_id, accept=False)
+        return ui.redirect("/mein-bereich", notice="invitation_declined")
 
     # Entries -----------------------------------------------------------------------------------
 
@@ -275,18 +322,20 @@ class EntrantPages(Controller):
             ui.locale,
         )
         problems = forms.Problems(fields=errors)
+        status_code = 422
         if data is not None:
             try:
                 entry_id = await entries.create(ui.conn, user, row.id, data)
             except AppError as exc:
                 problems = forms.from_error(exc, ui.locale)
+                status_code = exc.status_code  # another company's id is a 404, not bad input
             else:
                 return ui.redirect(f"/entries/{entry_id}", notice="entry_created")
         competition = await competitions.to_response(ui.conn, row, is_organiser=False)
         mine = await company_queries.list_companies_of(ui.conn, account_id=user.account_id)
         return await ui.render(
             "entrant/entry_new.html",
-            status_code=422,
+            status_code=status_code,
             competition=competition,
             companies=mine,
             values=values,

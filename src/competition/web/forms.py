@@ -66,6 +66,11 @@ ERROR_TEXTS: dict[str, str] = {
     "winner_left_competition": N_(
         "Ein Sieger wurde zurückgezogen oder ausgeschlossen. Bitte legen Sie die Sieger neu fest."
     ),
+    "invitation_closed": N_("Diese Einladung ist nicht mehr offen. Bitten Sie um eine neue."),
+    "invitation_for_other_address": N_(
+        "Diese Einladung gilt für eine andere E-Mail-Adresse. Bitte melden Sie sich mit der "
+        "eingeladenen Adresse an."
+    ),
 }
 
 

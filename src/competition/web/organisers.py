@@ -177,17 +177,19 @@ class OrganiserPages(Controller):
         body, converted = forms.convert(competition_schemas.CompetitionCreate, data, ui.locale)
         errors = problems | converted
         message = ""
+        status_code = 422
         if body is not None and not errors:
             try:
                 competition_id = await competitions.create(ui.conn, user, body)
             except AppError as exc:
                 found = forms.from_error(exc, ui.locale)
                 message, errors = found.message, found.fields
+                status_code = exc.status_code  # a refusal (403) is no input error
             else:
                 return ui.redirect(f"/organisation/{competition_id}", notice="competition_created")
         return await ui.render(
             "organiser/new.html",
-            status_code=422,
+            status_code=status_code,
             values=values,
             errors=_one_tie_break_field(errors),
             message=message,
@@ -359,18 +361,19 @@ class OrganiserPages(Controller):
             jury_schemas.DeclarationDecision, {"company_ids": sorted(set(chosen))}, ui.locale
         )
         problems = forms.Problems(fields=errors)
+        status = 422
         if body is not None:
             try:
                 await jury_conflicts.decide(
                     ui.conn, ui.user(), competition_id, declaration_id, body
                 )
             except AppError as exc:
-                problems = forms.from_error(exc, ui.locale)
+                problems, status = forms.from_error(exc, ui.locale), exc.status_code
             else:
                 return ui.redirect(
                     f"/organisation/{competition_id}/jury", notice="declaration_decided"
                 )
-        return await _jury_page(ui, competition_id, status_code=422, problems=problems)
+        return await _jury_page(ui, competition_id, status_code=status, problems=problems)
 
     @post("/organisation/{competition_id:uuid}/jury/konflikt/{conflict_id:uuid}/entfernen")
     async def remove_conflict(
@@ -642,21 +645,34 @@ class OrganiserPages(Controller):
 
     @get("/organisation/postausgang")
     async def outbox(self, ui: UIDep, status: FromQuery[str] = "", seite: Page = 1) -> Template:
-        """The mail outbox: what was sent, what waits, what failed and why."""
-        if not ui.user().is_organiser:
+        """The mail outbox: what was sent, what waits, what failed and why. Organisers see the
+        mail of the competitions they organise; platform administrators see every mail."""
+        user = ui.user()
+        admin = await account_queries.is_admin(ui.conn, account_id=user.account_id)
+        organised = await web_queries.organised_competitions(ui.conn, account_id=user.account_id)
+        if not (admin or user.is_organiser or organised):
             raise Forbidden("Nur für Organisatoren.")
         page = seite
         chosen = status if status in LABELS["mail"] else None
         mails = await web_queries.outbox(
-            ui.conn, status=chosen, limit=OUTBOX_PAGE + 1, offset=(page - 1) * OUTBOX_PAGE
+            ui.conn,
+            account_id=user.account_id,
+            everything=admin,
+            status=chosen,
+            limit=OUTBOX_PAGE + 1,
+            offset=(page - 1) * OUTBOX_PAGE,
         )
         return await ui.render(
             "organiser/outbox.html",
-            counts=await web_queries.outbox_counts(ui.conn),
+            counts=await web_queries.outbox_counts(
+                ui.conn, account_id=user.account_id, everything=admin
+            ),
             mails=mails[:OUTBOX_PAGE],
             status=chosen or "",
             page=page,
             more=len(mails) > OUTBOX_PAGE,
+            everything=admin,
+            organised=organised,
         )
 
 

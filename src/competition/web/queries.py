@@ -1,5 +1,6 @@
 """Read-only listings the pages need and the domains do not offer as functions (yet): a person's
-jury memberships and organised competitions, the runs of a competition, the mail outbox.
+jury memberships and organised competitions, the runs of a competition, the mail outbox (scoped
+to the competitions a person organises, or everything for platform administrators).
 
 Only SELECTs: every write goes through the domain services. Candidates to move into the
 domains' `queries.py` when an API endpoint needs the same listing.
@@ -46,6 +47,7 @@ class RunItem(Row, frozen=True):
 
 class MailItem(Row, frozen=True):
     id: uuid.UUID
+    competition_title: dict[str, str] | None
     recipient: str
     template: str
     subject: str
@@ -127,14 +129,30 @@ async def result_runs(
     return [RunItem(**dict(r)) for r in rows]
 
 
+# The mails a person may see in the outbox: every mail for a platform administrator ($1), else
+# those of the competitions the account ($2) organises (mails about accounts and companies
+# belong to no competition and stay with the administrators).
+_VISIBLE_MAIL = """($1 OR m.competition_id IN (SELECT o.competition_id FROM competition_organiser o
+                                               WHERE o.account_id = $2))"""
+
+
 async def outbox(
-    conn: asyncpg.Connection, *, status: str | None, limit: int, offset: int
+    conn: asyncpg.Connection,
+    *,
+    account_id: uuid.UUID,
+    everything: bool,
+    status: str | None,
+    limit: int,
+    offset: int,
 ) -> list[MailItem]:
     rows = await conn.fetch(
-        """SELECT id, recipient, template, subject, status, attempts, last_error, created_at,
-                  sent_at
-           FROM email WHERE ($1::text IS NULL OR status = $1)
-           ORDER BY created_at DESC, id LIMIT $2 OFFSET $3""",
+        f"""SELECT m.id, c.title AS competition_title, m.recipient, m.template, m.subject,
+                   m.status, m.attempts, m.last_error, m.created_at, m.sent_at
+            FROM email m LEFT JOIN competition c ON c.id = m.competition_id
+            WHERE {_VISIBLE_MAIL} AND ($3::text IS NULL OR m.status = $3)
+            ORDER BY m.created_at DESC, m.id LIMIT $4 OFFSET $5""",
+        everything,
+        account_id,
         status,
         limit,
         offset,
@@ -142,8 +160,15 @@ async def outbox(
     return [MailItem(**dict(r)) for r in rows]
 
 
-async def outbox_counts(conn: asyncpg.Connection) -> dict[str, int]:
-    rows = await conn.fetch("SELECT status, count(*)::int AS n FROM email GROUP BY status")
+async def outbox_counts(
+    conn: asyncpg.Connection, *, account_id: uuid.UUID, everything: bool
+) -> dict[str, int]:
+    rows = await conn.fetch(
+        f"""SELECT m.status, count(*)::int AS n FROM email m WHERE {_VISIBLE_MAIL}
+            GROUP BY m.status""",
+        everything,
+        account_id,
+    )
     counts = dict.fromkeys(("queued", "sending", "sent", "failed"), 0)
     counts.update({r["status"]: r["n"] for r in rows})
     return counts

@@ -42,8 +42,9 @@ Notice = Literal[
     "password_changed",
     "company_created",
     "company_saved",
-    "member_added",
     "member_invited",
+    "invitation_joined",
+    "invitation_declined",
     "entry_created",
     "entry_saved",
     "entry_submitted",
@@ -82,8 +83,11 @@ NOTICES: Final[dict[Notice, str]] = {
     "password_changed": N_("Ihr Passwort ist geändert. Bitte melden Sie sich neu an."),
     "company_created": N_("Das Unternehmensprofil ist angelegt."),
     "company_saved": N_("Das Unternehmensprofil ist gespeichert."),
-    "member_added": N_("Die Person gehört jetzt zum Unternehmen."),
-    "member_invited": N_("Wir haben eine Einladung per E-Mail verschickt."),
+    "member_invited": N_(
+        "Die Einladung ist unterwegs. Die Person gehört zum Unternehmen, sobald sie zusagt."
+    ),
+    "invitation_joined": N_("Willkommen: Sie gehören jetzt zu diesem Unternehmen."),
+    "invitation_declined": N_("Sie haben die Einladung abgelehnt."),
     "entry_created": N_("Der Entwurf ist angelegt. Sie können ihn jederzeit weiter bearbeiten."),
     "entry_saved": N_("Der Entwurf ist gespeichert."),
     "entry_submitted": N_(
