@@ -23,20 +23,10 @@ import httpx
 import pytest
 
 from tests.helpers import PASSWORD, company_body, competition_body, poll
-from tests.security.world import STATE_TABLES, build_world, fingerprint
+from tests.security.world import ROLES, STATE_TABLES, build_world, fingerprint
 
 pytestmark = pytest.mark.usefixtures("worker")
 
-ROLES = (
-    "anonymous",
-    "entrant_a",
-    "entrant_b",
-    "assigned_juror",
-    "conflicted_juror",
-    "other_juror",
-    "other_organiser",
-    "organiser",
-)
 ANY = frozenset(ROLES)
 SIGNED_IN = ANY - {"anonymous"}
 ORGANISER = frozenset({"organiser"})

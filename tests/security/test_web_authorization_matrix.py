@@ -31,21 +31,13 @@ from competition.db import transaction
 from tests.conftest import token_from
 from tests.helpers import PASSWORD, Session, login, poll, text
 from tests.security.test_web_fuzz import Form, Route, forms_of, web_routes
+from tests.security.world import ROLES as API_ROLES
 from tests.security.world import build_world, fingerprint
 
 pytestmark = pytest.mark.usefixtures("worker")
 
-ROLES = (
-    "anonymous",
-    "entrant_a",
-    "entrant_b",
-    "assigned_juror",
-    "conflicted_juror",
-    "other_juror",
-    "other_organiser",
-    "organiser",
-    "admin",
-)
+# The API matrix's roles and the platform administrator, who only the pages know.
+ROLES = (*API_ROLES, "admin")
 ANY = frozenset(ROLES)
 SIGNED_IN = ANY - {"anonymous"}
 ORGANISER = frozenset({"organiser"})

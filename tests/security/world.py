@@ -50,6 +50,18 @@ class World:
     other_competition_id: str  # open for entries, organised by "other_organiser"
 
 
+# Who the security matrices try every operation as: nobody, each kind of account in the world.
+ROLES = (
+    "anonymous",
+    "entrant_a",
+    "entrant_b",
+    "assigned_juror",
+    "conflicted_juror",
+    "other_juror",
+    "other_organiser",
+    "organiser",
+)
+
 STATE_TABLES = (
     "account",
     "company",

@@ -106,6 +106,13 @@ def _key(company_id: uuid.UUID | None, text: str | None) -> str:
     return str(company_id) if company_id else name_matching.normalise_name(text or "")
 
 
+def _matched(item: schemas.ConflictIn, companies: list[name_matching.Company]) -> list[uuid.UUID]:
+    """The companies a declaration names: the one chosen by id, or those its text matches."""
+    if item.company_id is not None:
+        return [item.company_id]
+    return [uuid.UUID(i) for i in name_matching.matching(item.company or "", companies)]
+
+
 async def put_my_conflicts(
     conn: asyncpg.Connection,
     principal: Principal,
@@ -149,14 +156,7 @@ async def put_my_conflicts(
                 type=item.type,
                 note=item.note,
                 status="pending",
-                matched_company_ids=[
-                    uuid.UUID(i)
-                    for i in (
-                        [str(item.company_id)]
-                        if item.company_id
-                        else name_matching.matching(item.company or "", companies)
-                    )
-                ],
+                matched_company_ids=_matched(item, companies),
             )
             position += 1
             added += 1
@@ -173,11 +173,7 @@ async def put_my_conflicts(
         for position, item in enumerate(data.conflicts):
             if _key(item.company_id, item.company) in decided:
                 continue  # an organiser already decided about this very name
-            matched = (
-                [str(item.company_id)]
-                if item.company_id
-                else name_matching.matching(item.company or "", companies)
-            )
+            matched = _matched(item, companies)
             await queries.insert_declaration(
                 conn,
                 juror_id=juror.id,
@@ -187,13 +183,13 @@ async def put_my_conflicts(
                 type=item.type,
                 note=item.note,
                 status="matched" if matched else "unmatched",
-                matched_company_ids=[uuid.UUID(i) for i in matched],
+                matched_company_ids=matched,
             )
             for company_id in matched:
                 await _stand(
                     conn,
                     juror_id=juror.id,
-                    company_id=uuid.UUID(company_id),
+                    company_id=company_id,
                     type=item.type,
                     note=item.note,
                     declared_as=item.company,
