@@ -9,7 +9,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from competition.auth import Conn, ServicesDep, User
 from competition.companies import queries, schemas, service
-from competition.competitions.routes import IfMatch, parse_if_match
+from competition.concurrency import IfMatch, parse_if_match
 from competition.errors import NotFound
 
 

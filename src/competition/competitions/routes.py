@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from litestar import Controller, get, patch, post
-from litestar.params import Parameter
 
 from competition.auth import Conn, PrincipalDep, User
 from competition.competitions import queries, schemas, service
-from competition.errors import PreconditionFailed
-
-IfMatch = Annotated[
-    str | None,
-    Parameter(header="If-Match", required=False, description="The version last seen"),
-]
-
-
-def parse_if_match(value: str | None) -> int | None:
-    """`If-Match: 3` or `If-Match: "3"`; anything else is a 412, never a silent overwrite."""
-    if value is None:
-        return None
-    try:
-        return int(value.strip().strip('"').removeprefix("W/").strip('"'))
-    except ValueError:
-        raise PreconditionFailed("If-Match muss die Versionsnummer sein.") from None
+from competition.concurrency import IfMatch, parse_if_match
 
 
 class CompetitionController(Controller):

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from competition.auth import Conn, User
 from competition.competitions import service as competitions
-from competition.competitions.routes import IfMatch, parse_if_match
+from competition.concurrency import IfMatch, parse_if_match
 from competition.entries import queries, schemas, service
 from competition.errors import Conflict
 

@@ -9,7 +9,7 @@ from litestar import Controller, Response, delete, get, post, put
 from litestar.params import Parameter
 
 from competition.auth import Conn, ServicesDep, User
-from competition.competitions.routes import IfMatch, parse_if_match
+from competition.concurrency import IfMatch, parse_if_match
 from competition.jury import confidentiality, conflicts, schemas, service
 
 
