@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from competition.privacy import notice
+from competition.accounts import privacy_notice as notice
 from tests.accounts.test_takeover import JUROR, _invite, _juror_status, _organiser
 from tests.helpers import PASSWORD, account, login, open_competition
 

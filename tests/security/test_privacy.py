@@ -12,7 +12,7 @@ import pytest
 
 from competition.config import Settings
 from competition.db import transaction
-from competition.privacy import notice
+from competition.accounts import privacy_notice as notice
 from competition.privacy import service as privacy
 from tests.helpers import (
     PASSWORD,

@@ -1,5 +1,6 @@
-"""The privacy notice shown at registration. Changing its text means a new version: accounts
-record which version they accepted."""
+"""The privacy notice shown at registration and at jury acceptance. Changing its text means a new
+version: accounts record which version they accepted (so it lives with the accounts that record it;
+the privacy domain serves it)."""
 
 from __future__ import annotations
 

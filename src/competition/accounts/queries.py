@@ -74,6 +74,15 @@ async def insert_account(
     return _account(record)
 
 
+async def holds_jury_seat(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> bool:
+    """An active seat on any jury: a read of the jury's table, for the account's roles."""
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM juror WHERE account_id = $1 AND status = 'active')",
+        account_id,
+    )
+    return found
+
+
 async def get_account(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> AccountRow | None:
     return _account(
         await conn.fetchrow(f"SELECT {_ACCOUNT} FROM account WHERE id = $1", account_id)

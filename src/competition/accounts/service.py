@@ -21,17 +21,15 @@ import msgspec
 from redis.asyncio import Redis
 
 from competition import ratelimit
-from competition.accounts import queries, security, sessions
+from competition.accounts import privacy_notice, queries, security, sessions
 from competition.accounts.queries import AccountRow
 from competition.auth import Services
 from competition.config import Settings
 from competition.errors import AppError, FieldError, Forbidden, Invalid, Unauthorized
 from competition.events import service as events
 from competition.events.queries import EventRow
-from competition.jury import queries as jury_queries
 from competition.localization import format_datetime
 from competition.notifications.service import queue_email
-from competition.privacy import notice as privacy_notice
 
 
 class InvalidToken(AppError):
@@ -45,7 +43,7 @@ def normalise_email(email: str) -> str:
 
 async def roles_of(conn: asyncpg.Connection, account: AccountRow) -> list[str]:
     roles = ["entrant"]
-    if await jury_queries.is_active_juror_anywhere(conn, account_id=account.id):
+    if await queries.holds_jury_seat(conn, account_id=account.id):
         roles.append("juror")
     if account.is_organiser:
         roles.append("organiser")

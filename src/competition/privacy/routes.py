@@ -8,9 +8,10 @@ import msgspec
 from litestar import Response, get, post
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from competition.accounts import privacy_notice as notice
 from competition.accounts import sessions
 from competition.auth import Conn, ServicesDep, User
-from competition.privacy import notice, service
+from competition.privacy import service
 from competition.structs import Request
 from competition.structs import Response as Body
 from competition.text import Line

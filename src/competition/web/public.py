@@ -6,10 +6,10 @@ from litestar import Controller, get
 from litestar.params import FromPath
 from litestar.response import Template
 
+from competition.accounts import privacy_notice
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
 from competition.errors import NotFound
-from competition.privacy import notice as privacy_notice
 from competition.results import service as results
 from competition.web.rendering import UIDep
 
