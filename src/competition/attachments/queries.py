@@ -130,16 +130,6 @@ async def usage(
     return Usage(**dict(record))
 
 
-async def count_unfinished(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> int:
-    """Uploads not yet verified; expired pending uploads no longer count."""
-    n: int = await conn.fetchval(
-        """SELECT count(*) FROM attachment WHERE entry_id = $1
-           AND (status = 'uploaded' OR (status = 'pending' AND upload_expires_at > now()))""",
-        entry_id,
-    )
-    return n
-
-
 async def mark_uploaded(conn: asyncpg.Connection, *, attachment_id: uuid.UUID, etag: str) -> None:
     await conn.execute(
         """UPDATE attachment SET status = 'uploaded', completed_at = now(), upload_etag = $2

@@ -244,3 +244,40 @@ async def drafts_due_for_reminder(conn: asyncpg.Connection) -> list[ReminderRow]
         """
     )
     return [ReminderRow(**dict(r)) for r in rows]
+
+
+class AttachmentBriefRow(Row, frozen=True):
+    """What an entry shows of each of its files (the attachments domain owns the table)."""
+
+    id: uuid.UUID
+    filename: str
+    declared_type: str
+    size_bytes: int
+    status: str
+    reject_reason: str | None
+    object_removed_at: datetime | None
+
+
+async def list_attachments(
+    conn: asyncpg.Connection, *, entry_id: uuid.UUID
+) -> list[AttachmentBriefRow]:
+    """The entry's files still in play; deleted and expired uploads are gone from its view."""
+    rows = await conn.fetch(
+        """SELECT id, filename, declared_type, size_bytes, status, reject_reason,
+                  object_removed_at
+           FROM attachment
+           WHERE entry_id = $1 AND status NOT IN ('deleted', 'expired')
+           ORDER BY created_at""",
+        entry_id,
+    )
+    return [AttachmentBriefRow(**dict(r)) for r in rows]
+
+
+async def count_unfinished_attachments(conn: asyncpg.Connection, *, entry_id: uuid.UUID) -> int:
+    """Uploads not yet verified; expired pending uploads no longer count."""
+    n: int = await conn.fetchval(
+        """SELECT count(*) FROM attachment WHERE entry_id = $1
+           AND (status = 'uploaded' OR (status = 'pending' AND upload_expires_at > now()))""",
+        entry_id,
+    )
+    return n

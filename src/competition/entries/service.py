@@ -12,7 +12,6 @@ from datetime import datetime
 
 import asyncpg
 
-from competition.attachments import queries as attachment_queries
 from competition.audit import service as audit
 from competition.auth import Principal, Services
 from competition.companies import queries as company_queries
@@ -198,7 +197,7 @@ async def submit(conn: asyncpg.Connection, principal: Principal, entry_id: uuid.
     if not eligible:
         await queries.set_eligibility(conn, entry_id=entry_id, eligible=False, reason=reason)
         raise Conflict(reason, code="ineligible")
-    pending = await attachment_queries.count_unfinished(conn, entry_id=entry_id)
+    pending = await queries.count_unfinished_attachments(conn, entry_id=entry_id)
     if pending:
         raise Conflict(
             f"{pending} Anhang/Anhänge werden noch hochgeladen oder geprüft. Bitte warten Sie, "
@@ -270,7 +269,7 @@ async def withdraw(
 
 
 async def to_response(conn: asyncpg.Connection, entry: EntryRow) -> schemas.Entry:
-    attachments = await attachment_queries.list_for_entry(conn, entry_id=entry.id)
+    attachments = await queries.list_attachments(conn, entry_id=entry.id)
     return schemas.Entry(
         id=entry.id,
         competition_id=entry.competition_id,
@@ -302,7 +301,6 @@ async def to_response(conn: asyncpg.Connection, entry: EntryRow) -> schemas.Entr
                 ),
             )
             for a in attachments
-            if a.status not in ("deleted", "expired")
         ],
     )
 
