@@ -200,7 +200,7 @@ async def test_control_characters_in_every_text_field_are_422_naming_it(
         for field, body, info in text_fields(msgspec.inspect.type_info(data_type)):
             pattern = info.pattern
             message = (
-                text.CONTROL_MESSAGE
+                "Enthält unzulässige Steuerzeichen."
                 if pattern in text.CONTROL_PATTERNS
                 else f"Expected `str` matching regex {pattern!r}"
             )

@@ -195,7 +195,7 @@ def _unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return errors.app_error_handler(
         _,
         errors.ServiceUnavailable(
-            "Ein Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es gleich erneut.",
+            "dependency_unavailable",
             headers={"Retry-After": "5"},
         ),
     )

@@ -89,7 +89,7 @@ async def provide_conn(services: ServicesDep) -> AsyncGenerator[asyncpg.Connecti
         acquired = await services.pool.acquire(timeout=services.settings.db_acquire_timeout_seconds)
     except TimeoutError as exc:
         raise ServiceUnavailable(
-            "Der Dienst ist gerade stark ausgelastet. Bitte versuchen Sie es gleich erneut.",
+            "pool_exhausted",
             headers={"Retry-After": "2"},
         ) from exc
     try:
@@ -120,19 +120,17 @@ async def provide_principal(
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.startswith(security.API_TOKEN_PREFIX):
-            raise Unauthorized("Ungültiger Authorization-Header.", code="invalid_token")
+            raise Unauthorized("authorization_header_invalid", code="invalid_token")
         found = await account_queries.account_for_token(
             conn, token_hash=security.hash_token(token.strip())
         )
         if found is None:
-            raise Unauthorized("Das API-Token ist ungültig oder widerrufen.", code="invalid_token")
+            raise Unauthorized("api_token_invalid", code="invalid_token")
         account, scopes = found
         safe = request.method in SAFE_METHODS
         needed = "read" if safe else "write"
         if needed not in scopes:
-            raise Forbidden(
-                f"Dem API-Token fehlt der Geltungsbereich „{needed}“.", code="insufficient_scope"
-            )
+            raise Forbidden(code="insufficient_scope", scope=needed)
         return principal_of(
             account,
             via="token",
@@ -152,9 +150,7 @@ async def provide_principal(
             # Parsed once: Litestar keeps the form on the connection for the handler.
             sent = str((await request.form()).get(CSRF_FIELD, ""))
         if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
-            raise Forbidden(
-                "CSRF-Token fehlt oder ist ungültig (Header X-CSRF-Token).", code="csrf_failed"
-            )
+            raise Forbidden(code="csrf_failed")
     session_account = await account_queries.get_account(conn, account_id=session.account_id)
     if session_account is None or not sessions.opened_by_current_password(
         session, session_account.password_changed_at
@@ -167,22 +163,20 @@ async def provide_principal(
 
 async def provide_user(principal: PrincipalDep) -> Principal:
     if principal is None:
-        raise Unauthorized("Bitte melden Sie sich an.")
+        raise Unauthorized()
     return principal
 
 
 async def provide_organiser(user: User) -> Principal:
     if not user.is_organiser:
-        raise Forbidden("Nur für Organisatoren.")
+        raise Forbidden("organisers_only")
     if not user.organiser_powers:
         raise missing_organise_scope()
     return user
 
 
 def missing_organise_scope() -> Forbidden:
-    return Forbidden(
-        f"Dem API-Token fehlt der Geltungsbereich „{ORGANISE}“.", code="insufficient_scope"
-    )
+    return Forbidden(code="insufficient_scope", scope=ORGANISE)
 
 
 def _origin(url: str) -> str | None:
@@ -213,7 +207,4 @@ async def refuse_cross_site(request: Request[Any, Any, Any]) -> None:
     if request.method in SAFE_METHODS or request.headers.get("authorization"):
         return
     if cross_site(request, request.app.state.services.settings):
-        raise Forbidden(
-            "Diese Anfrage kam von einer fremden Seite und wurde abgelehnt.",
-            code="cross_site_request",
-        )
+        raise Forbidden(code="cross_site_request")

@@ -23,4 +23,4 @@ def parse_if_match(value: str | None) -> int | None:
     try:
         return int(value.strip().strip('"').removeprefix("W/").strip('"'))
     except ValueError:
-        raise PreconditionFailed("If-Match muss die Versionsnummer sein.") from None
+        raise PreconditionFailed("if_match_not_a_version") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -15,14 +16,33 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from competition import text
+from competition import catalog, text
+from competition.catalog import Param
 
 logger = logging.getLogger(__name__)
 
 
 class FieldError(msgspec.Struct, frozen=True):
+    """A field's problem as the API answers it."""
+
     field: str
     message: str
+
+
+class Problem(msgspec.Struct, frozen=True):
+    """A field's problem as a service finds it: a catalog key and its parameters (worded at the
+    edge, `competition.catalog`)."""
+
+    field: str
+    key: str
+    params: dict[str, Param] = {}
+
+    def worded(self, locale: str) -> FieldError:
+        return FieldError(self.field, catalog.text(self.key, self.params, locale))
+
+
+def problem(field: str, key: str, /, **params: Param) -> Problem:
+    return Problem(field, key, params)
 
 
 class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -32,28 +52,44 @@ class ErrorBody(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 class AppError(Exception):
-    """An expected failure with its status, machine code and a human-readable detail."""
+    """An expected failure: its HTTP status, a machine code (the API's `error`), and what to say
+    as a catalog key with parameters. The key defaults to the code: `Conflict(code="sheet_final")`;
+    several refusals can share a code and differ in their words: `NotFound("entry.not_found")`."""
 
     status_code = 400
     code = "bad_request"
 
     def __init__(
         self,
-        detail: str,
+        key: str | None = None,
+        /,
         *,
         code: str | None = None,
         status_code: int | None = None,
-        fields: list[FieldError] | None = None,
+        fields: Sequence[Problem | FieldError] | None = None,
         headers: dict[str, str] | None = None,
+        **params: Param,
     ) -> None:
-        super().__init__(detail)
-        self.detail = detail
         if code is not None:
             self.code = code
         if status_code is not None:
             self.status_code = status_code
-        self.fields = fields
+        self.key = key or self.code
+        self.params = params
+        super().__init__(self.key)
+        self.fields = list(fields or [])
         self.headers = headers or {}
+
+    def worded(self, locale: str) -> str:
+        return catalog.text(self.key, self.params, locale)
+
+    @property
+    def detail(self) -> str:
+        """The German text, as the API answers it."""
+        return self.worded("de")
+
+    def worded_fields(self, locale: str) -> list[FieldError]:
+        return [f.worded(locale) if isinstance(f, Problem) else f for f in self.fields]
 
 
 class Unauthorized(AppError):
@@ -122,8 +158,13 @@ def _json(body: ErrorBody, status: int, headers: dict[str, str] | None = None) -
     )
 
 
+def _worded(code: str, status: int, fields: list[FieldError] | None = None) -> Response[Any]:
+    return _json(ErrorBody(code, catalog.text(code, {}, "de"), fields), status)
+
+
 def app_error_handler(_: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
-    return _json(ErrorBody(exc.code, exc.detail, exc.fields), exc.status_code, exc.headers)
+    body = ErrorBody(exc.code, exc.detail, exc.worded_fields("de") or None)
+    return _json(body, exc.status_code, exc.headers)
 
 
 def _fields_from(extra: Any) -> list[FieldError]:
@@ -140,9 +181,9 @@ def _fields_from(extra: Any) -> list[FieldError]:
         if key in (None, "data"):
             key = "body"
         if message == "'data'":
-            message = "Der Request-Body fehlt."
+            message = catalog.text("body_missing", {}, "de")
         elif text.is_control_message(message):
-            message = text.CONTROL_MESSAGE
+            message = catalog.text("control_characters", {}, "de")
         fields.append(FieldError(field=str(key), message=message))
     return fields
 
@@ -150,22 +191,8 @@ def _fields_from(extra: Any) -> list[FieldError]:
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     fields = _fields_from(exc.extra)
     if any(m in f.message for f in fields for m in _MALFORMED):
-        return _json(ErrorBody("malformed_json", "Der Request-Body ist kein gültiges JSON."), 400)
-    return _json(
-        ErrorBody("validation_error", "Die Eingaben sind ungültig.", fields or None),
-        422,
-    )
-
-
-_DETAILS = {
-    400: "Die Anfrage ist fehlerhaft.",
-    401: "Bitte melden Sie sich an.",
-    403: "Keine Berechtigung.",
-    404: "Nicht gefunden.",
-    405: "Diese Methode ist hier nicht erlaubt.",
-    413: "Der Request-Body ist zu groß.",
-    415: "Dieses Format wird nicht unterstützt.",
-}
+        return _worded("malformed_json", 400)
+    return _worded("validation_error", 422, fields=fields or None)
 
 
 # msgspec's messages for bodies that are not JSON at all.
@@ -176,15 +203,13 @@ def http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Res
     status = exc.status_code
     code = _STATUS_CODES.get(status, "error" if status < 500 else "internal_error")
     if status == 400 and any(m in str(exc.detail) for m in _MALFORMED):
-        return _json(ErrorBody("malformed_json", "Der Request-Body ist kein gültiges JSON."), 400)
-    detail = _DETAILS.get(status, "Interner Fehler." if status >= 500 else str(exc.detail))
-    headers = dict(exc.headers or {})
-    return _json(ErrorBody(code, str(detail)), status, headers)
+        return _worded("malformed_json", 400)
+    # Litestar's own refusals (routing, methods, media types) in our words; 5xx reveal nothing.
+    key = code if code in catalog.texts("de") else None
+    detail = catalog.text(key, {}, "de") if key else str(exc.detail)
+    return _json(ErrorBody(code, detail), status, dict(exc.headers or {}))
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("unhandled error", extra={"path": request.url.path})
-    return _json(
-        ErrorBody("internal_error", "Interner Fehler. Bitte später erneut versuchen."),
-        HTTP_500_INTERNAL_SERVER_ERROR,
-    )
+    return _worded("internal_error", HTTP_500_INTERNAL_SERVER_ERROR)

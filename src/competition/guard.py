@@ -22,8 +22,9 @@ from typing import Any, Final
 
 from litestar import Request
 
-from competition.errors import FieldError, Invalid
-from competition.text import CONTROL_MESSAGE
+from competition.errors import Invalid, Problem, problem
+
+CONTROL: Final = "control_characters"
 
 MAX_JSON_DEPTH: Final = 32
 OUR_COOKIES: Final = "ind_"
@@ -55,21 +56,19 @@ def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def _control_characters(request: Request[Any, Any, Any]) -> list[FieldError]:
-    found: list[FieldError] = []
+def _control_characters(request: Request[Any, Any, Any]) -> list[Problem]:
+    found: list[Problem] = []
     if _ONE_LINE_CONTROL.search(request.scope["path"]):
-        found.append(FieldError("path", CONTROL_MESSAGE))
+        found.append(problem("path", CONTROL))
     for name, value in request.query_params.multi_items():
         if _ONE_LINE_CONTROL.search(name + value):
-            found.append(FieldError(f"query.{_printable(name)}", CONTROL_MESSAGE))
+            found.append(problem(f"query.{_printable(name)}", CONTROL))
     for name, value in request.cookies.items():
         if name.startswith(OUR_COOKIES) and _ONE_LINE_CONTROL.search(value):
-            found.append(FieldError(f"cookie.{_printable(name)}", CONTROL_MESSAGE))
+            found.append(problem(f"cookie.{_printable(name)}", CONTROL))
     for raw_name, raw_value in request.scope["headers"]:
         if _HEADER_CONTROL.search(raw_value):
-            found.append(
-                FieldError(f"header.{_printable(raw_name.decode('latin-1'))}", CONTROL_MESSAGE)
-            )
+            found.append(problem(f"header.{_printable(raw_name.decode('latin-1'))}", CONTROL))
     return found
 
 
@@ -85,7 +84,7 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
         if request.content_type[0] in _FORM_TYPES:
             form = await request.form()
             problems = [
-                FieldError(f"form.{_printable(name)}", CONTROL_MESSAGE)
+                problem(f"form.{_printable(name)}", CONTROL)
                 for name, value in form.multi_items()
                 if isinstance(value, str) and _FORM_CONTROL.search(name + value)
             ]
@@ -93,12 +92,12 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
             await request.body()
         ):
             raise Invalid(
-                "Der Request-Body ist zu tief verschachtelt.",
-                fields=[FieldError("body", f"Höchstens {MAX_JSON_DEPTH} Ebenen.")],
+                "request.too_deep",
+                fields=[problem("body", "request.max_depth", depth=MAX_JSON_DEPTH)],
             )
     if problems:
         raise Invalid(
-            "Die Anfrage enthält unzulässige Steuerzeichen.",
+            "request.control_characters",
             code="control_characters",
             fields=problems,
         )

@@ -42,7 +42,6 @@ def _digest(identifier: str) -> str:
 
 def _too_many(retry_after: float) -> TooManyRequests:
     return TooManyRequests(
-        "Zu viele Versuche. Bitte warten Sie etwas und versuchen Sie es dann erneut.",
         headers={"Retry-After": str(max(math.ceil(retry_after), 1))},
     )
 

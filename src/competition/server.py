@@ -27,13 +27,12 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from competition import catalog
 from competition.config import load_settings
 from competition.errors import ErrorBody
 
-_TOO_LARGE = ErrorBody("payload_too_large", "Der Request-Body ist zu groß.")
-_TOO_SLOW = ErrorBody(
-    "request_timeout", "Die Anfrage kam zu langsam an. Bitte versuchen Sie es erneut."
-)
+_TOO_LARGE = ErrorBody("payload_too_large", catalog.text("payload_too_large", {}, "de"))
+_TOO_SLOW = ErrorBody("request_timeout", catalog.text("request_timeout", {}, "de"))
 
 
 async def _refuse(send: Any, status: int, body: ErrorBody) -> None:

@@ -24,7 +24,6 @@ END: Final = r"(?![\s\S])"
 SINGLE_LINE: Final = r"^[^\x00-\x1f\x7f]*" + END
 MULTI_LINE: Final = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 CONTROL_PATTERNS: Final = frozenset({SINGLE_LINE, MULTI_LINE})
-CONTROL_MESSAGE: Final = "Enthält unzulässige Steuerzeichen."
 
 EMAIL: Final = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+" + END
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import msgspec
 from litestar.datastructures import FormMultiDict
 
+from competition import catalog
 from competition.errors import AppError
 from competition.text import is_control_message
 from competition.web.i18n import N_, gettext, number
@@ -174,9 +175,9 @@ def convert(
 
 def from_error(exc: AppError, locale: str) -> Problems:
     """A service's refusal as form messages: the detail on top, field errors at their fields."""
-    if locale == "de" or exc.code not in ERROR_TEXTS:
-        message = exc.detail
+    if locale == "de" or exc.key in catalog.texts(locale) or exc.code not in ERROR_TEXTS:
+        message = exc.worded(locale)
     else:
         message = gettext(locale, ERROR_TEXTS[exc.code])
-    fields = {f.field: f.message for f in exc.fields or []}
+    fields = {f.field: f.message for f in exc.worded_fields(locale)}
     return Problems(message=message, fields=fields)
