@@ -19,6 +19,7 @@ from competition.attachments import service as attachments
 from competition.auth import SESSION_SCOPES, Principal, principal_of
 from competition.companies import schemas as company_schemas
 from competition.companies import service as companies
+from competition.competitions import defaults
 from competition.competitions import queries as competition_queries
 from competition.competitions import schemas as competition_schemas
 from competition.competitions import service as competitions
@@ -167,30 +168,16 @@ def _competition() -> competition_schemas.CompetitionCreate:
             "vogtlandkreis",
         ],
         categories=[
-            competition_schemas.CategoryIn(slug=s, name=name(de, en))
-            for s, de, en in (
-                ("mobilitaet", "Mobilität", "Mobility"),
-                ("digitalisierung", "Digitalisierung", "Digitalisation"),
-                ("energie", "Energie", "Energy"),
-                ("kreislaufwirtschaft", "Kreislaufwirtschaft", "Circular economy"),
-            )
+            competition_schemas.CategoryIn(slug=c.slug, name=name(c.de, c.en))
+            for c in defaults.CATEGORIES
         ],
         criteria=[
-            competition_schemas.CriterionIn(key=k, name=name(de, en), weight=w, min=0, max=10)
-            for k, de, en, w in (
-                ("innovation", "Innovationsgrad", "Degree of innovation", 30),
-                (
-                    "transformation",
-                    "Beitrag zur Transformation der Region",
-                    "Contribution to the region's transformation",
-                    25,
-                ),
-                ("wirtschaftlichkeit", "Wirtschaftliches Potenzial", "Economic potential", 20),
-                ("umsetzbarkeit", "Umsetzbarkeit", "Feasibility", 15),
-                ("nachhaltigkeit", "Nachhaltigkeit", "Sustainability", 10),
+            competition_schemas.CriterionIn(
+                key=c.key, name=name(c.de, c.en), weight=c.weight, min=c.min, max=c.max
             )
+            for c in defaults.CRITERIA
         ],
-        tie_break=["median", "highest_weight_criterion", "top_marks"],
+        tie_break=list(defaults.TIE_BREAK),
     )
 
 

@@ -227,9 +227,10 @@ async def test_worker_killed_during_assignment_and_aggregation(
     async with pool.acquire() as conn, conn.transaction():
         competition = await conn.fetchval(
             """INSERT INTO competition (slug, title, submission_opens_at, submission_closes_at,
-                   reviews_per_entry, eligible_districts, phase)
+                   reviews_per_entry, eligible_districts, phase, tie_break)
                VALUES ('chaos-run', '{"de": "C", "en": "C"}', now() - interval '2 days',
-                       now() - interval '1 day', 3, '{zwickau}', 'closed') RETURNING id"""
+                       now() - interval '1 day', 3, '{zwickau}', 'closed', '{median}')
+               RETURNING id"""
         )
         organiser = await conn.fetchval(
             "SELECT id FROM account WHERE email = 'chaos@wettbewerb.test'"

@@ -15,7 +15,7 @@ import asyncpg
 
 from competition.audit import service as audit
 from competition.auth import Principal, missing_organise_scope
-from competition.competitions import phases, queries, rules, schemas
+from competition.competitions import defaults, phases, queries, rules, schemas
 from competition.competitions.queries import CompetitionRow
 from competition.errors import (
     Conflict,
@@ -31,7 +31,6 @@ from competition.jury import schemas as jury_schemas
 from competition.localization import BERLIN
 from competition.text import without_bidi_controls
 
-DEFAULT_TIE_BREAK = list(rules.DEFAULT_TIE_BREAK)
 FROZEN_WHEN_OPEN = (
     "categories",
     "criteria",
@@ -208,7 +207,7 @@ async def create(
     opens, closes = berlin(data.submission_opens_at), berlin(data.submission_closes_at)
     max_file = data.max_file_bytes or 50 * 1024**2
     max_entry = data.max_entry_bytes or 200 * 1024**2
-    tie_break = data.tie_break if data.tie_break is not None else DEFAULT_TIE_BREAK
+    tie_break = data.tie_break if data.tie_break is not None else list(defaults.TIE_BREAK)
     _validate_structure(
         opens=opens,
         closes=closes,
