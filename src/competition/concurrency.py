@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 
 from competition.errors import PreconditionFailed
 
 IfMatch = Annotated[
     str | None,
-    Parameter(header="If-Match", required=False, description="The version last seen"),
+    HeaderParameter(name="If-Match", required=False, description="The version last seen"),
 ]
 
 

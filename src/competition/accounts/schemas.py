@@ -10,10 +10,10 @@ import msgspec
 
 from competition.structs import Request, Response
 from competition.text import Email, Line
+from competition.vocabulary import Locale
 
 Password = Annotated[Line, msgspec.Meta(min_length=10, max_length=256)]
 Name = Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
-Locale = Literal["de", "en"]
 Scope = Literal["read", "write", "organise"]
 
 

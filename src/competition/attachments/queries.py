@@ -9,6 +9,7 @@ import asyncpg
 
 from competition.db import one_row
 from competition.structs import Row
+from competition.vocabulary import AttachmentStatus
 
 
 class AttachmentRow(Row, frozen=True):
@@ -19,7 +20,7 @@ class AttachmentRow(Row, frozen=True):
     declared_type: str
     size_bytes: int
     declared_sha256: str | None
-    status: str
+    status: AttachmentStatus
     sha256: str | None
     sniffed_type: str | None
     reject_reason: str | None

@@ -10,6 +10,7 @@ import msgspec
 
 from competition.structs import Request, Response
 from competition.text import END, Line
+from competition.vocabulary import AttachmentStatus
 
 
 class AttachmentCreate(Request):
@@ -27,7 +28,7 @@ class Upload(Response):
 
 class AttachmentCreated(Response):
     id: uuid.UUID
-    status: str
+    status: AttachmentStatus
     upload: Upload
     expires_at: datetime
 
@@ -38,7 +39,7 @@ class Attachment(Response):
     filename: str
     content_type: str
     size_bytes: int
-    status: str
+    status: AttachmentStatus
     sha256: str | None
     detected_type: str | None
     reject_reason: str | None
@@ -48,7 +49,7 @@ class Attachment(Response):
 
 class Completed(Response):
     id: uuid.UUID
-    status: str
+    status: AttachmentStatus
 
 
 class Download(Response):

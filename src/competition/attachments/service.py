@@ -46,6 +46,7 @@ from competition.jury import service as jury
 from competition.localization import format_datetime
 from competition.storage.s3 import Storage
 from competition.text import without_bidi_controls
+from competition.vocabulary import AttachmentStatus
 
 UPLOAD_SECONDS = 900
 DOWNLOAD_SECONDS = 300
@@ -228,7 +229,7 @@ async def create(
 
 async def complete(
     conn: asyncpg.Connection, storage: Storage, principal: Principal, attachment_id: uuid.UUID
-) -> str:
+) -> AttachmentStatus:
     _attachment, entry, role = await access(conn, principal, attachment_id)
     if role != "member":
         raise NotFound("Anhang nicht gefunden.")
@@ -252,7 +253,7 @@ async def complete(
         reason = f"Typ {info.content_type} statt angekündigtem {locked.declared_type}."
     if reason is not None:
         await queries.mark_rejected(conn, attachment_id=attachment_id, reason=reason)
-        status = "rejected"
+        status: AttachmentStatus = "rejected"
     else:
         await queries.mark_uploaded(conn, attachment_id=attachment_id, etag=info.etag)
         await events.record(conn, "attachment.uploaded", aggregate_id=attachment_id)

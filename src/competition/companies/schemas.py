@@ -11,6 +11,7 @@ import msgspec
 from competition.competitions.districts import KEY_PATTERN
 from competition.structs import Request, Response
 from competition.text import END, Email, Line
+from competition.vocabulary import CompanyRole
 
 Short = Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
 PostalCode = Annotated[
@@ -50,7 +51,7 @@ class Member(Response):
     account_id: uuid.UUID
     email: str
     name: str
-    role: Literal["owner", "member"]
+    role: CompanyRole
 
 
 class Invitation(Response):

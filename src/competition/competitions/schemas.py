@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
@@ -13,6 +13,7 @@ from competition.competitions.districts import KEY_PATTERN
 from competition.jury.schemas import VoidedAssignment
 from competition.structs import Localized, Request, Response
 from competition.text import END, Line, Text
+from competition.vocabulary import Phase
 
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,62}" + END, max_length=63)]
 CategorySlug = Annotated[
@@ -44,7 +45,6 @@ TieBreakChain = Annotated[
         ),
     ),
 ]
-Phase = Literal["draft", "open", "closed", "judging", "deliberation", "published", "archived"]
 Bytes = Annotated[int, msgspec.Meta(ge=1024, le=5 * 1024**3)]
 
 

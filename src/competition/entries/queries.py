@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from competition.structs import Row
+from competition.vocabulary import AttachmentStatus, EntryStatus
 
 
 class EntryRow(Row, frozen=True):
@@ -20,7 +21,7 @@ class EntryRow(Row, frozen=True):
     title: str
     summary: str
     description: str
-    status: str
+    status: EntryStatus
     version: int
     eligible: bool
     eligibility_reason: str
@@ -253,7 +254,7 @@ class AttachmentBriefRow(Row, frozen=True):
     filename: str
     declared_type: str
     size_bytes: int
-    status: str
+    status: AttachmentStatus
     reject_reason: str | None
     object_removed_at: datetime | None
 

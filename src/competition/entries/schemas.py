@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final
 
 import msgspec
 
 from competition.structs import Request, Response
 from competition.text import Line, Text
+from competition.vocabulary import AttachmentStatus, EntryStatus
 
 Title = Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
 Summary = Annotated[Text, msgspec.Meta(min_length=1, max_length=2000)]
 Description = Annotated[Text, msgspec.Meta(max_length=50_000)]
 CategorySlug = Annotated[Line, msgspec.Meta(min_length=1, max_length=63)]
-Status = Literal["draft", "submitted", "withdrawn", "disqualified"]
 # An entry that left the competition is not judged, ranked or awarded any more.
-LEFT_COMPETITION: Final[frozenset[Status]] = frozenset({"withdrawn", "disqualified"})
+LEFT_COMPETITION: Final[frozenset[EntryStatus]] = frozenset({"withdrawn", "disqualified"})
 
 
 class EntryCreate(Request):
@@ -40,7 +40,7 @@ class AttachmentBrief(Response):
     filename: str
     content_type: str
     size_bytes: int
-    status: str
+    status: AttachmentStatus
     reject_reason: str | None
     # When a rejected file was removed from the store; until then it counts against the quota.
     removed_at: datetime | None = None
@@ -55,7 +55,7 @@ class Entry(Response):
     title: str
     summary: str
     description: str
-    status: str
+    status: EntryStatus
     version: int
     eligible: bool
     eligibility_reason: str
@@ -74,7 +74,7 @@ class EntrySummary(Response):
     company_name: str
     category: str
     title: str
-    status: str
+    status: EntryStatus
     version: int
     eligible: bool
     submitted_at: datetime | None
@@ -83,7 +83,7 @@ class EntrySummary(Response):
 
 class Submitted(Response):
     id: uuid.UUID
-    status: str
+    status: EntryStatus
     submitted_at: datetime
     version: int
 
@@ -107,5 +107,5 @@ class Withdrawal(Request):
 
 class Withdrawn(Response):
     id: uuid.UUID
-    status: str
+    status: EntryStatus
     version: int
