@@ -40,9 +40,9 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from competition.accounts.admin import ensure_account
 from competition.accounts.queries import get_account, insert_token
 from competition.accounts.security import new_api_token
+from competition.accounts.service import ensure_account
 from competition.auth import SESSION_SCOPES, Principal, principal_of
 from competition.competitions import schemas as competition_schemas
 from competition.competitions import service as competitions

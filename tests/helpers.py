@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from competition.accounts.admin import ensure_account
+from competition.accounts.service import ensure_account
 from competition.db import transaction
 from tests.conftest import token_from
 

@@ -15,7 +15,7 @@ from litestar import Litestar
 
 from competition import text
 from competition.accounts import queries, security
-from competition.accounts.admin import ensure_account
+from competition.accounts.service import ensure_account
 from competition.app import API_PREFIX
 from competition.db import transaction
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import msgspec
 
-from competition.accounts.admin import ensure_account
 from competition.accounts.queries import get_account
+from competition.accounts.service import ensure_account
 from competition.attachments import schemas as attachment_schemas
 from competition.attachments import service as attachments
 from competition.auth import SESSION_SCOPES, Principal, principal_of
@@ -138,7 +138,8 @@ def _pdf(title: str) -> bytes:
 
 async def _principal(conn: asyncpg.Connection, account_id: uuid.UUID) -> Principal:
     account = await get_account(conn, account_id=account_id)
-    assert account is not None
+    if account is None:
+        raise RuntimeError(f"demo account {account_id} vanished while the demo was being seeded")
     return principal_of(account, via="session", scopes=SESSION_SCOPES)
 
 

@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from competition.accounts.admin import ensure_account
+from competition.accounts.service import ensure_account
 from competition.db import transaction
 from tests.conftest import token_from
 from tests.helpers import PASSWORD, Session, account, login, open_competition, poll, text

@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as redis_asyncio
 
 from competition.accounts import security
-from competition.accounts.admin import ensure_account
+from competition.accounts.service import ensure_account
 from competition.app import create_app, open_services
 from competition.config import Settings
 from competition.db import transaction

@@ -15,7 +15,7 @@ import pytest
 
 from competition.accounts import queries as account_queries
 from competition.accounts import security
-from competition.accounts.admin import ensure_account
+from competition.accounts.service import ensure_account
 from competition.config import Settings
 from competition.db import migrate
 from infra.local import free_port, start_seaweedfs, stop_seaweedfs

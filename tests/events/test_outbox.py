@@ -136,7 +136,7 @@ async def test_broken_event_is_retried_then_listed_as_failed(
         row = await conn.fetchrow("SELECT attempts, last_error, processed_at FROM event")
     assert row is not None
     assert row["attempts"] == settings.job_max_attempts
-    assert row["last_error"].startswith("AssertionError")
+    assert row["last_error"].startswith("EventWithoutSubject: account.registered event ")
     assert row["processed_at"] is None
     report, failed = await failed_jobs_report(settings)
     assert failed == 1

@@ -27,7 +27,7 @@ from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 
 from competition.accounts import queries, security
-from competition.accounts.admin import ensure_account
+from competition.accounts.service import ensure_account
 from competition.config import Settings, to_environ
 from competition.db import create_pool, transaction
 from infra.local import free_port

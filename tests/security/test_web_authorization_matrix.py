@@ -26,7 +26,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from competition.accounts.admin import ensure_account
+from competition.accounts.service import ensure_account
 from competition.db import transaction
 from tests.conftest import token_from
 from tests.helpers import PASSWORD, Session, login, poll, text

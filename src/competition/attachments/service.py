@@ -331,10 +331,7 @@ async def on_uploaded(conn: asyncpg.Connection, services: Services, event: Event
     """Copy the upload to the key downloads read, then hash and sniff that copy: verified or
     rejected with a reason. Copying first means a PUT racing the job changes nothing: the hash is
     of the bytes that are served. The store being down raises, and the job is retried."""
-    assert event.aggregate_id is not None
-    attachment = await queries.get_attachment(
-        conn, attachment_id=event.aggregate_id, for_update=True
-    )
+    attachment = await queries.get_attachment(conn, attachment_id=event.subject, for_update=True)
     if attachment is None or attachment.status != "uploaded":
         return
     storage: Storage = services.storage

@@ -312,8 +312,7 @@ async def to_response(conn: asyncpg.Connection, company: CompanyRow) -> schemas.
 
 async def on_member_added(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
     settings = services.settings
-    assert event.aggregate_id is not None
-    company = await queries.get_company(conn, company_id=event.aggregate_id)
+    company = await queries.get_company(conn, company_id=event.subject)
     account = await account_queries.get_account(
         conn, account_id=uuid.UUID(str(event.payload["account_id"]))
     )

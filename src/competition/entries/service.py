@@ -327,8 +327,7 @@ def summary(entry: EntryRow) -> schemas.EntrySummary:
 async def on_submitted(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
     settings = services.settings
     """One confirmation to every member of the company, once (idempotency key per event)."""
-    assert event.aggregate_id is not None
-    entry = await queries.get_entry(conn, entry_id=event.aggregate_id)
+    entry = await queries.get_entry(conn, entry_id=event.subject)
     if entry is None or entry.status != "submitted":
         return
     competition = await competition_queries.get_competition(

@@ -23,6 +23,18 @@ class EventRow(Row, frozen=True):
     last_error: str | None
     failed_at: datetime | None
 
+    @property
+    def subject(self) -> uuid.UUID:
+        """The aggregate the event is about, for handlers of kinds always recorded with one."""
+        if self.aggregate_id is None:
+            raise EventWithoutSubject(f"{self.kind} event {self.id} names no aggregate")
+        return self.aggregate_id
+
+
+class EventWithoutSubject(Exception):
+    """A handler got an event it cannot act on: a defect where the event was recorded. The job
+    fails and the outbox keeps the event with its error, visible to operators."""
+
 
 _COLUMNS = (
     "id, kind, aggregate_id, payload, created_at, dispatched_at, processed_at, attempts, "
@@ -46,11 +58,6 @@ async def insert_event(
     # Delivered at commit only, so the relay never wakes for a rolled-back event.
     await conn.execute("SELECT pg_notify('outbox', '')")
     return event_id
-
-
-async def get_event(conn: asyncpg.Connection, *, event_id: uuid.UUID) -> EventRow | None:
-    record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM event WHERE id = $1", event_id)
-    return _row(record) if record else None
 
 
 async def lock_event(conn: asyncpg.Connection, *, event_id: uuid.UUID) -> EventRow | None:
