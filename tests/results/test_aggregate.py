@@ -977,6 +977,52 @@ def test_aggregate_hash_independent_of_load_order() -> None:
     )
 
 
+# Hashes of the HASH_SHEETS table as the code before hash schemes computed them (scheme 1). With
+# weight 3e-05, which scheme 1 writes as 3e-05 and RFC 8785 as 0.00003, the schemes differ.
+SCHEME_1_HASHES = {
+    (1.0, "zscore"): "9e846e6b686877a23b76de66d7b0638394c9cb5546f5e0fd6611718102f5e7d2",
+    (1.0, "raw"): "9034ef22d26b5f3bf8951a3fa067d05fc49a16e43446c9726341122f3bd47af9",
+    (3e-5, "zscore"): "1091f7b817b80f308bac5cbad235d50340530e08174d4d92f0007268443eff49",
+    (3e-5, "raw"): "1ea8481f169027a9222b416310c7d5adf7825059de333abdaae11f7387638757",
+}
+
+
+@pytest.mark.parametrize(("weight", "method"), list(SCHEME_1_HASHES))
+def test_aggregate_hash_scheme_1_reproduces_the_old_hashes(weight: float, method: Method) -> None:
+    criteria = (Criterion(key="p", weight=weight, min=0.0, max=100.0),)
+    result = aggregate(table=_table(HASH_SHEETS, criteria=criteria), method=method, hash_scheme=1)
+    assert (result.snapshot_hash, result.hash_scheme) == (SCHEME_1_HASHES[weight, method], 1)
+
+
+def test_aggregate_hash_scheme_2_is_the_default() -> None:
+    tiny = (Criterion(key="p", weight=3e-5, min=0.0, max=100.0),)
+    result = aggregate(table=_table(HASH_SHEETS, criteria=tiny))
+    assert (result.snapshot_hash, result.hash_scheme) == (
+        "8bde4b7da9c0a7fa38b7ad9e6312344df1702b98d273e938213457082d316b14",
+        2,
+    )
+    # Where both schemes write every number alike, they give the same hash.
+    assert aggregate(table=_table(HASH_SHEETS)).snapshot_hash == SCHEME_1_HASHES[1.0, "zscore"]
+
+
+def test_run_snapshot_hash_uses_the_scheme_the_result_names() -> None:
+    tiny = (Criterion(key="p", weight=3e-5, min=0.0, max=100.0),)
+    table = _table(HASH_SHEETS, criteria=tiny)
+    old = aggregate(table=table, hash_scheme=1)
+    stored = msgspec.json.decode(msgspec.json.encode(old), type=AggregateResult)
+    assert run_snapshot_hash(table=table, result=stored) == SCHEME_1_HASHES[3e-5, "zscore"]
+    assert (
+        run_snapshot_hash(table=table, result=msgspec.structs.replace(stored, hash_scheme=2))
+        == aggregate(table=table).snapshot_hash
+    )
+    assert aggregate(table=table).snapshot_hash != SCHEME_1_HASHES[3e-5, "zscore"]
+    # One score changed since: the old run no longer matches (hash as the old code computes it).
+    changed = _table([*HASH_SHEETS[:-1], ("E3", "J3", 66)], criteria=tiny)
+    assert run_snapshot_hash(table=changed, result=stored) == (
+        "e736881df4ba53d36bf985e4c821603c90ac7f0b972285bcac2f3556f8f06590"
+    )
+
+
 def test_run_snapshot_hash_verifies_a_stored_run() -> None:
     table = _table(HASH_SHEETS)
     result = aggregate(table=table)

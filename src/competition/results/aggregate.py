@@ -44,8 +44,8 @@ Jurors (competition level)
     are listed by id.
 
 Snapshot
-    Every result carries the snapshot hash of its inputs and outputs (see
-    `competition.results.snapshot`), so that a stored run can be recomputed and compared.
+    Every result carries the snapshot hash of its inputs and outputs and the scheme that made it
+    (see `competition.results.snapshot`), so that a stored run can be recomputed and compared.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from msgspec import UNSET, UnsetType
 # The tie-break vocabulary is declared with the competition; one definition for both.
 from competition.competitions.rules import DEFAULT_TIE_BREAK, tie_break_problems
 from competition.results import ranking, reliability, snapshot, stats
+from competition.results.snapshot import CURRENT_HASH_SCHEME, HashScheme
 from competition.results.table import (
     AggregationInputError,
     BoolArray,
@@ -84,6 +85,7 @@ __all__ = [
     "Criterion",
     "EntryRecord",
     "ExcludedSheet",
+    "HashScheme",
     "JurorStats",
     "Method",
     "RankedEntry",
@@ -174,6 +176,7 @@ class AggregateResult(msgspec.Struct, frozen=True, kw_only=True):
     categories: tuple[CategoryRanking, ...]
     jurors: tuple[JurorStats, ...]
     snapshot_hash: str
+    hash_scheme: HashScheme  # the canonical encoding the hash was made with (see snapshot.py)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,6 +237,7 @@ def aggregate(
     table: ScoreTable,
     method: Method = "zscore",
     parameters: AggregateParameters | None = None,
+    hash_scheme: HashScheme = CURRENT_HASH_SCHEME,
 ) -> AggregateResult:
     """Aggregate all final sheets of a competition into per-category rankings (see module doc)."""
     if method not in METHODS:
@@ -295,11 +299,11 @@ def aggregate(
             deviations=deviations,
         ),
         snapshot_hash="",
+        hash_scheme=hash_scheme,
     )
-    digest = snapshot.snapshot_hash(
-        inputs=table.canonical_inputs(), outputs=result_outputs(provisional)
+    return msgspec.structs.replace(
+        provisional, snapshot_hash=run_snapshot_hash(table=table, result=provisional)
     )
-    return msgspec.structs.replace(provisional, snapshot_hash=digest)
 
 
 def _build_jurors(
@@ -427,12 +431,16 @@ def _build_categories(
 
 
 def result_outputs(result: AggregateResult) -> dict[str, Any]:
-    """The part of a result covered by its snapshot hash (everything except the hash itself)."""
+    """The part of a result covered by its snapshot hash (everything except the hash itself and
+    the name of its scheme)."""
     outputs: dict[str, Any] = msgspec.to_builtins(result)
-    del outputs["snapshot_hash"]
+    del outputs["snapshot_hash"], outputs["hash_scheme"]
     return outputs
 
 
 def run_snapshot_hash(*, table: ScoreTable, result: AggregateResult) -> str:
-    """Recompute the hash of a stored run, to prove that inputs and ranking are unchanged."""
-    return snapshot.snapshot_hash(inputs=table.canonical_inputs(), outputs=result_outputs(result))
+    """Recompute the hash of a stored run, to prove that inputs and ranking are unchanged; with
+    the scheme the result names, which is the one its stored hash was made with."""
+    return snapshot.snapshot_hash(
+        inputs=table.canonical_inputs(), outputs=result_outputs(result), scheme=result.hash_scheme
+    )

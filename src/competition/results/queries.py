@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from competition.results.snapshot import HashScheme
 from competition.structs import Row
 
 
@@ -19,6 +20,8 @@ class ResultRunRow(Row, frozen=True):
     parameters: dict[str, Any] | None
     result: dict[str, Any] | None
     snapshot_hash: str | None
+    # The scheme that made snapshot_hash (1 or 2, see results/snapshot.py); None without a hash.
+    hash_scheme: HashScheme | None
     error: str | None
     created_at: datetime
     finished_at: datetime | None
@@ -49,8 +52,8 @@ class WinnerRow(Row, frozen=True):
 
 
 _RUN = (
-    "id, competition_id, status, method, parameters, result, snapshot_hash, error, created_at, "
-    "finished_at, frozen_at"
+    "id, competition_id, status, method, parameters, result, snapshot_hash, hash_scheme, error, "
+    "created_at, finished_at, frozen_at"
 )
 
 
@@ -83,17 +86,19 @@ async def finish_run(
     parameters: dict[str, Any] | None,
     result: dict[str, Any] | None,
     snapshot_hash: str | None,
+    hash_scheme: HashScheme | None,
     error: str | None = None,
 ) -> None:
     await conn.execute(
         """UPDATE result_run SET status = $2, parameters = $3, result = $4, snapshot_hash = $5,
-                  error = $6, finished_at = now()
+                  hash_scheme = $6, error = $7, finished_at = now()
            WHERE id = $1""",
         run_id,
         status,
         parameters,
         result,
         snapshot_hash,
+        hash_scheme,
         error,
     )
 

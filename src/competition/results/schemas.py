@@ -62,6 +62,15 @@ class Run(Response):
     parameters: dict[str, Any] | None
     reliability: dict[str, Any] | None
     snapshot_hash: str | None
+    hash_scheme: Annotated[
+        int | None,
+        msgspec.Meta(
+            description=(
+                "Verfahren, mit dem snapshot_hash berechnet wurde: 2 = RFC 8785 (JCS) nach Rundung "
+                "der Zahlen, 1 = das frühere Verfahren (Läufe vor seiner Einführung)."
+            )
+        ),
+    ]
     categories: list[CategoryResult]
     jurors: list[dict[str, Any]]
     excluded_sheets: list[ExcludedSheet]
