@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
+from competition.results.aggregate import Method
 from competition.structs import Request, Response
 from competition.text import Line, Text
 
 
 class RunCreate(Request):
-    method: Literal["zscore", "raw"] = "zscore"
+    method: Method = "zscore"
 
 
 class RunCreated(Response):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import asyncpg
 import msgspec
@@ -28,8 +28,6 @@ from competition.notifications.service import queue_email
 from competition.results import aggregate, queries, schemas
 from competition.results.queries import ResultRunRow
 from competition.results.snapshot import CURRENT_HASH_SCHEME
-
-Method = Literal["zscore", "raw"]
 
 
 async def create_run(
@@ -110,7 +108,10 @@ async def compute(
     # recorded since then changes the inputs, and the hash says so.
     params = msgspec.structs.replace(params, excluded_sheets=excluded or msgspec.UNSET)
     result = aggregate.aggregate(
-        table=table, method=cast(Method, method), parameters=params, hash_scheme=hash_scheme
+        table=table,
+        method=cast(aggregate.Method, method),
+        parameters=params,
+        hash_scheme=hash_scheme,
     )
     return table, result
 
