@@ -18,18 +18,16 @@ store, and production sets its own ``COMPETITION_S3_ACCESS_KEY``/``COMPETITION_S
 The module uses the standard library only (frozen dataclasses instead of msgspec Structs), so any
 Python 3.11 can run it and the test plugin can import its functions to run a private SeaweedFS
 without pulling in the app; the programs it starts (`weed`, `aiosmtpd`, `competition`) are looked
-up next to the running interpreter, then in the repository's `.venv`, then on PATH. S3 requests
-are signed with AWS Signature Version 4 as specified in the AWS documentation ("Signature Version 4
-signing process").
+up next to the running interpreter, then in the repository's `.venv`, then on PATH. The one
+exception is S3: its few requests (bucket creation, readiness) are signed with botocore's AWS
+Signature Version 4 signer, imported when they are made; botocore comes with boto3 in the
+`.venv` that runs this script (`make run`).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -375,10 +373,6 @@ def _wait(
 # --- S3 (SeaweedFS) --------------------------------------------------------------------------
 
 
-def _hmac(key: bytes, msg: str) -> bytes:
-    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-
-
 def s3_request(
     *,
     endpoint: str,
@@ -389,50 +383,27 @@ def s3_request(
     body: bytes = b"",
     timeout: float = 5.0,
 ) -> tuple[int, bytes]:
-    """One path-style S3 request signed with AWS Signature Version 4; returns (status, body)."""
+    """One path-style S3 request signed by botocore (AWS Signature Version 4); (status, body)."""
+    # botocore comes with boto3 in the project's .venv, which runs this script; importing it here
+    # keeps the commands that need no S3 runnable by any Python 3.11.
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
     url = urllib.parse.urlsplit(endpoint)
     if url.scheme not in {"http", "https"} or url.hostname is None:
         raise ServiceError(f"Ungültiger S3-Endpunkt: {endpoint!r}")
-    now = datetime.datetime.now(datetime.UTC)
-    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-    day = now.strftime("%Y%m%d")
-    payload_hash = hashlib.sha256(body).hexdigest()
-    canonical_uri = urllib.parse.quote(path, safe="/-_.~")
-    headers = {"host": url.netloc, "x-amz-content-sha256": payload_hash, "x-amz-date": amz_date}
-    signed_headers = ";".join(sorted(headers))
-    canonical_request = "\n".join(
-        [
-            method,
-            canonical_uri,
-            "",
-            "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)),
-            signed_headers,
-            payload_hash,
-        ]
-    )
-    scope = f"{day}/{S3_REGION}/s3/aws4_request"
-    string_to_sign = "\n".join(
-        [
-            "AWS4-HMAC-SHA256",
-            amz_date,
-            scope,
-            hashlib.sha256(canonical_request.encode()).hexdigest(),
-        ]
-    )
-    key = _hmac(f"AWS4{secret_key}".encode(), day)
-    for part in (S3_REGION, "s3", "aws4_request"):
-        key = _hmac(key, part)
-    signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    headers["authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={access_key}/{scope}, "
-        f"SignedHeaders={signed_headers}, Signature={signature}"
-    )
+    target = urllib.parse.quote(path, safe="/-_.~")
+    request = AWSRequest(method=method, url=f"{url.scheme}://{url.netloc}{target}", data=body)
+    # S3's variant of SigV4Auth: it also sends the payload hash as x-amz-content-sha256, which S3
+    # requires. http.client adds the Host header that the signature covers.
+    S3SigV4Auth(Credentials(access_key, secret_key), "s3", S3_REGION).add_auth(request)
     conn_class = (
         http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     )
     conn = conn_class(url.hostname, url.port, timeout=timeout)
     try:
-        conn.request(method, canonical_uri, body=body, headers=headers)
+        conn.request(method, target, body=body, headers=dict(request.headers.items()))
         response = conn.getresponse()
         return response.status, response.read()
     finally:

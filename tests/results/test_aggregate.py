@@ -31,13 +31,12 @@ from competition.results.aggregate import (
     ScoreTable,
     SheetRecord,
     aggregate,
-    canonical_json,
     result_outputs,
     run_snapshot_hash,
-    snapshot_hash,
     table_from_records,
     weighted_total,
 )
+from competition.results.snapshot import canonical_json
 
 TOL = 1e-9
 
@@ -918,52 +917,7 @@ def test_aggregate_empty_table() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Canonical JSON and snapshot hash
-
-
-def test_canonical_json_sorted_keys_no_whitespace() -> None:
-    assert canonical_json({"b": 1, "a": [1.5, None, True, False, 'Übung "x"'], "c": {}}) == (
-        '{"a":[1.5,null,true,false,"Übung \\"x\\""],"b":1,"c":{}}'.encode()
-    )
-
-
-def test_canonical_json_rounds_floats() -> None:
-    values = [0.1 + 0.2, 1 / 3, 70.0, -0.0, 1e-12, 123456.7890123456, -2.5e-7, 1e15]
-    assert canonical_json(values) == b"[0.3,0.333333333,70,0,0,123456.789012,-2.5e-07,1e+15]"
-
-
-def test_canonical_json_numpy_array_same_as_list() -> None:
-    floats = [3.0, 7.25, 0.1 + 0.2, -4.0, 1e12 + 0.5, 2.0**53]
-    for values in (floats, [3.0, -4.0, 10.0], [3.0, 2.0**53], [1, 2, 3]):
-        assert canonical_json(np.array(values)) == canonical_json(values)
-    assert canonical_json(np.array([3.0, -4.0])) == b"[3,-4]"
-    assert canonical_json(np.array([[1.5, 2.0]])) == b"[[1.5,2]]"
-
-
-def test_canonical_json_insertion_order_irrelevant() -> None:
-    first = {"x": 1.0, "y": {"b": [1, 2], "a": "s"}}
-    second = {"y": {"a": "s", "b": [1, 2]}, "x": 1.0}
-    assert canonical_json(first) == canonical_json(second) == b'{"x":1,"y":{"a":"s","b":[1,2]}}'
-
-
-def test_canonical_json_tiny_float_noise_gives_identical_bytes() -> None:
-    assert canonical_json([70.1 * 3 / 3, 1e-14]) == canonical_json([70.1, 0.0])
-
-
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
-def test_canonical_json_non_finite_raises(value: float) -> None:
-    with pytest.raises(ValueError, match="cannot represent"):
-        canonical_json([value])
-
-
-def test_canonical_json_non_string_key_raises() -> None:
-    with pytest.raises(TypeError, match="keys must be strings"):
-        canonical_json({1: "x"})
-
-
-def test_snapshot_hash_is_sha256_of_canonical_json() -> None:
-    expected = hashlib.sha256(b'{"inputs":{"a":1},"outputs":[0.5]}').hexdigest()
-    assert snapshot_hash(inputs={"a": 1}, outputs=[0.5]) == expected
+# Snapshot hash of a result (the encoding itself: tests/results/test_snapshot.py)
 
 
 HASH_SHEETS = [
@@ -1020,6 +974,52 @@ def test_aggregate_hash_independent_of_load_order() -> None:
             "E1",
             "E3",
         ]
+    )
+
+
+# Hashes of the HASH_SHEETS table as the code before hash schemes computed them (scheme 1). With
+# weight 3e-05, which scheme 1 writes as 3e-05 and RFC 8785 as 0.00003, the schemes differ.
+SCHEME_1_HASHES = {
+    (1.0, "zscore"): "9e846e6b686877a23b76de66d7b0638394c9cb5546f5e0fd6611718102f5e7d2",
+    (1.0, "raw"): "9034ef22d26b5f3bf8951a3fa067d05fc49a16e43446c9726341122f3bd47af9",
+    (3e-5, "zscore"): "1091f7b817b80f308bac5cbad235d50340530e08174d4d92f0007268443eff49",
+    (3e-5, "raw"): "1ea8481f169027a9222b416310c7d5adf7825059de333abdaae11f7387638757",
+}
+
+
+@pytest.mark.parametrize(("weight", "method"), list(SCHEME_1_HASHES))
+def test_aggregate_hash_scheme_1_reproduces_the_old_hashes(weight: float, method: Method) -> None:
+    criteria = (Criterion(key="p", weight=weight, min=0.0, max=100.0),)
+    result = aggregate(table=_table(HASH_SHEETS, criteria=criteria), method=method, hash_scheme=1)
+    assert (result.snapshot_hash, result.hash_scheme) == (SCHEME_1_HASHES[weight, method], 1)
+
+
+def test_aggregate_hash_scheme_2_is_the_default() -> None:
+    tiny = (Criterion(key="p", weight=3e-5, min=0.0, max=100.0),)
+    result = aggregate(table=_table(HASH_SHEETS, criteria=tiny))
+    assert (result.snapshot_hash, result.hash_scheme) == (
+        "8bde4b7da9c0a7fa38b7ad9e6312344df1702b98d273e938213457082d316b14",
+        2,
+    )
+    # Where both schemes write every number alike, they give the same hash.
+    assert aggregate(table=_table(HASH_SHEETS)).snapshot_hash == SCHEME_1_HASHES[1.0, "zscore"]
+
+
+def test_run_snapshot_hash_uses_the_scheme_the_result_names() -> None:
+    tiny = (Criterion(key="p", weight=3e-5, min=0.0, max=100.0),)
+    table = _table(HASH_SHEETS, criteria=tiny)
+    old = aggregate(table=table, hash_scheme=1)
+    stored = msgspec.json.decode(msgspec.json.encode(old), type=AggregateResult)
+    assert run_snapshot_hash(table=table, result=stored) == SCHEME_1_HASHES[3e-5, "zscore"]
+    assert (
+        run_snapshot_hash(table=table, result=msgspec.structs.replace(stored, hash_scheme=2))
+        == aggregate(table=table).snapshot_hash
+    )
+    assert aggregate(table=table).snapshot_hash != SCHEME_1_HASHES[3e-5, "zscore"]
+    # One score changed since: the old run no longer matches (hash as the old code computes it).
+    changed = _table([*HASH_SHEETS[:-1], ("E3", "J3", 66)], criteria=tiny)
+    assert run_snapshot_hash(table=changed, result=stored) == (
+        "e736881df4ba53d36bf985e4c821603c90ac7f0b972285bcac2f3556f8f06590"
     )
 
 

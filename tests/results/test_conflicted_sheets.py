@@ -41,11 +41,13 @@ async def three_jurors_score_everything(
     new_client: Callable[[], httpx.AsyncClient],
     pool: asyncpg.Pool,
     smtp_server: Any,
+    **competition: Any,
 ) -> tuple[Session, str, dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
-    """Two companies with one entry each, three jurors, each sheet final; judging."""
+    """Two companies with one entry each, three jurors, each sheet final; judging.
+    `competition` overrides fields of the competition's body (tests.helpers.competition_body)."""
     await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
     organiser = await login(client, "orga@wettbewerb.test")
-    cid = (await open_competition(organiser, reviews_per_entry=3))["id"]
+    cid = (await open_competition(organiser, reviews_per_entry=3, **competition))["id"]
     companies: dict[str, dict[str, Any]] = {}
     for i, (name, title) in enumerate((("Alpha GmbH", "Abwärme nutzen"), ("Beta AG", "Solardach"))):
         await account(pool, f"chef{i}@firma{i}.example", f"Chef {i}")

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from competition.results.snapshot import HashScheme
 from competition.structs import Row
 
 
@@ -19,6 +20,8 @@ class ResultRunRow(Row, frozen=True):
     parameters: dict[str, Any] | None
     result: dict[str, Any] | None
     snapshot_hash: str | None
+    # The scheme that made snapshot_hash (1 or 2, see results/snapshot.py); None without a hash.
+    hash_scheme: HashScheme | None
     error: str | None
     created_at: datetime
     finished_at: datetime | None
@@ -36,7 +39,6 @@ class SheetInput(Row, frozen=True):
 
 class WinnerRow(Row, frozen=True):
     category: str
-    category_name: dict[str, str]
     place: int
     entry_id: uuid.UUID
     title: str
@@ -49,8 +51,8 @@ class WinnerRow(Row, frozen=True):
 
 
 _RUN = (
-    "id, competition_id, status, method, parameters, result, snapshot_hash, error, created_at, "
-    "finished_at, frozen_at"
+    "id, competition_id, status, method, parameters, result, snapshot_hash, hash_scheme, error, "
+    "created_at, finished_at, frozen_at"
 )
 
 
@@ -83,17 +85,19 @@ async def finish_run(
     parameters: dict[str, Any] | None,
     result: dict[str, Any] | None,
     snapshot_hash: str | None,
+    hash_scheme: HashScheme | None,
     error: str | None = None,
 ) -> None:
     await conn.execute(
         """UPDATE result_run SET status = $2, parameters = $3, result = $4, snapshot_hash = $5,
-                  error = $6, finished_at = now()
+                  hash_scheme = $6, error = $7, finished_at = now()
            WHERE id = $1""",
         run_id,
         status,
         parameters,
         result,
         snapshot_hash,
+        hash_scheme,
         error,
     )
 
@@ -152,9 +156,8 @@ async def replace_winners(
 
 async def list_winners(conn: asyncpg.Connection, *, competition_id: uuid.UUID) -> list[WinnerRow]:
     rows = await conn.fetch(
-        """SELECT cat.slug AS category, cat.name AS category_name, w.place, w.entry_id, e.title,
-                  e.summary, co.name AS company_name, co.city, w.rank, w.justification,
-                  w.result_run_id
+        """SELECT cat.slug AS category, w.place, w.entry_id, e.title, e.summary,
+                  co.name AS company_name, co.city, w.rank, w.justification, w.result_run_id
            FROM winner w
            JOIN category cat ON cat.id = w.category_id
            JOIN entry e ON e.id = w.entry_id
@@ -167,8 +170,6 @@ async def list_winners(conn: asyncpg.Connection, *, competition_id: uuid.UUID) -
 
 
 class EntryStanding(Row, frozen=True):
-    id: uuid.UUID
-    title: str
     status: str
     eligible: bool
 
@@ -178,12 +179,12 @@ async def entry_standings(
 ) -> dict[uuid.UUID, EntryStanding]:
     """Status and eligibility of the competition's entries among `entry_ids`, as they are now."""
     rows = await conn.fetch(
-        """SELECT id, title, status, eligible FROM entry
+        """SELECT id, status, eligible FROM entry
            WHERE competition_id = $1 AND id = ANY($2::uuid[])""",
         competition_id,
         entry_ids,
     )
-    return {r["id"]: EntryStanding(**dict(r)) for r in rows}
+    return {r["id"]: EntryStanding(status=r["status"], eligible=r["eligible"]) for r in rows}
 
 
 async def entrant_accounts(
@@ -224,7 +225,7 @@ async def export_rows(
 ) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT e.id, cat.slug AS category, e.title, e.status, e.eligible, co.name AS company,
-                  co.city, co.district, e.submitted_at, w.place
+                  co.city, co.district, w.place
            FROM entry e JOIN category cat ON cat.id = e.category_id
            JOIN company co ON co.id = e.company_id
            LEFT JOIN winner w ON w.entry_id = e.id

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
+from competition.results.aggregate import Method
 from competition.structs import Request, Response
 from competition.text import Line, Text
 
 
 class RunCreate(Request):
-    method: Literal["zscore", "raw"] = "zscore"
+    method: Method = "zscore"
 
 
 class RunCreated(Response):
@@ -62,6 +63,15 @@ class Run(Response):
     parameters: dict[str, Any] | None
     reliability: dict[str, Any] | None
     snapshot_hash: str | None
+    hash_scheme: Annotated[
+        int | None,
+        msgspec.Meta(
+            description=(
+                "Verfahren, mit dem snapshot_hash berechnet wurde: 2 = RFC 8785 (JCS) nach Rundung "
+                "der Zahlen, 1 = das frühere Verfahren (Läufe vor seiner Einführung)."
+            )
+        ),
+    ]
     categories: list[CategoryResult]
     jurors: list[dict[str, Any]]
     excluded_sheets: list[ExcludedSheet]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import asyncpg
 import msgspec
@@ -27,8 +27,7 @@ from competition.events.queries import EventRow
 from competition.notifications.service import queue_email
 from competition.results import aggregate, queries, schemas
 from competition.results.queries import ResultRunRow
-
-Method = Literal["zscore", "raw"]
+from competition.results.snapshot import CURRENT_HASH_SCHEME
 
 
 async def create_run(
@@ -60,8 +59,10 @@ async def compute(
     competition_id: uuid.UUID,
     method: str,
     parameters: aggregate.AggregateParameters | None = None,
+    hash_scheme: aggregate.HashScheme = CURRENT_HASH_SCHEME,
 ) -> tuple[aggregate.ScoreTable, aggregate.AggregateResult]:
-    """Aggregate the competition's final sheets as they are in the database now."""
+    """Aggregate the competition's final sheets as they are in the database now; the snapshot
+    hash is made with `hash_scheme` (a new run's: the current one)."""
     competition = await competition_queries.get_competition(conn, competition_id=competition_id)
     if competition is None:
         raise NotFound("Wettbewerb nicht gefunden.")
@@ -106,7 +107,13 @@ async def compute(
     # Always the exclusions as they are now, also when a stored run is verified: a conflict
     # recorded since then changes the inputs, and the hash says so.
     params = msgspec.structs.replace(params, excluded_sheets=excluded or msgspec.UNSET)
-    return table, aggregate.aggregate(table=table, method=cast(Method, method), parameters=params)
+    result = aggregate.aggregate(
+        table=table,
+        method=cast(aggregate.Method, method),
+        parameters=params,
+        hash_scheme=hash_scheme,
+    )
+    return table, result
 
 
 async def on_run_requested(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
@@ -124,6 +131,7 @@ async def on_run_requested(conn: asyncpg.Connection, services: Services, event: 
             parameters=None,
             result=None,
             snapshot_hash=None,
+            hash_scheme=None,
             error=str(exc),
         )
         return
@@ -134,6 +142,7 @@ async def on_run_requested(conn: asyncpg.Connection, services: Services, event: 
         parameters=msgspec.to_builtins(result.parameters),
         result=aggregate.result_outputs(result),
         snapshot_hash=result.snapshot_hash,
+        hash_scheme=result.hash_scheme,
     )
 
 
@@ -142,19 +151,25 @@ class Verification(msgspec.Struct, frozen=True, kw_only=True):
     matches: bool
     stored_hash: str | None
     recomputed_hash: str
+    hash_scheme: aggregate.HashScheme
 
 
 async def verify_run(conn: asyncpg.Connection, *, run_id: uuid.UUID) -> Verification:
+    """Recompute a finished run from the database as it is now, hashed with the scheme its
+    stored hash was made with, and compare."""
     run = await queries.get_run(conn, run_id=run_id)
-    if run is None or run.status != "done" or run.parameters is None:
+    if run is None or run.status != "done" or run.parameters is None or run.hash_scheme is None:
         raise NotFound("Kein abgeschlossener Ergebnislauf mit dieser Id.")
     parameters = msgspec.convert(run.parameters, aggregate.AggregateParameters)
-    _, result = await compute(conn, run.competition_id, run.method, parameters)
+    _, result = await compute(
+        conn, run.competition_id, run.method, parameters, hash_scheme=run.hash_scheme
+    )
     return Verification(
         run_id=run.id,
         matches=result.snapshot_hash == run.snapshot_hash,
         stored_hash=run.snapshot_hash,
         recomputed_hash=result.snapshot_hash,
+        hash_scheme=run.hash_scheme,
     )
 
 
@@ -177,6 +192,7 @@ def to_response(run: ResultRunRow) -> schemas.Run:
         parameters=run.parameters,
         reliability=result.get("reliability"),
         snapshot_hash=run.snapshot_hash,
+        hash_scheme=run.hash_scheme,
         categories=[
             msgspec.convert(c, schemas.CategoryResult) for c in result.get("categories", [])
         ],
