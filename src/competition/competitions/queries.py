@@ -126,6 +126,13 @@ async def update_competition(
     )
 
 
+async def bump_version(conn: asyncpg.Connection, *, competition_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE competition SET version = version + 1 WHERE id = $1",
+        competition_id,
+    )
+
+
 async def replace_categories(
     conn: asyncpg.Connection,
     *,

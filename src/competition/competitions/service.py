@@ -344,12 +344,9 @@ async def update(
         changes[field] = value
     await queries.update_competition(conn, competition_id=competition_id, changes=changes)
     await _write_structure(conn, competition_id, data.categories, data.criteria)
-    if data.categories is not None or data.criteria is not None:
-        await conn.execute(
-            "UPDATE competition SET version = version + 1 WHERE id = $1 AND $2",
-            competition_id,
-            not changes,
-        )
+    if (data.categories is not None or data.criteria is not None) and not changes:
+        # Only the structure changed: it is part of the competition, so its version moves too.
+        await queries.bump_version(conn, competition_id=competition_id)
     await audit.record(
         conn,
         actor_id=principal.account_id,
