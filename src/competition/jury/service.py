@@ -6,7 +6,7 @@
   the declaration complete. Membership of the company (owner or member) is a conflict nobody
   declares: the view `juror_company_conflict` joins it to the declared and recorded ones, and
   an assignment made before the membership started is voided with it (migrations/0011).
-- Assignment runs in the worker (`jury.assignment`, min-cost flow); organisers look at the
+- Assignment runs in the worker (`jury.runs.solver`, min-cost flow); organisers look at the
   feasibility report and the proposal, then deploy it. A rerun keeps what is deployed and fills
   the gaps.
 - Blind competitions: nothing a juror can read carries the company's identity.
@@ -50,9 +50,9 @@ from competition.errors import (
 )
 from competition.events import service as events
 from competition.events.queries import EventRow
-from competition.jury import assignment as solver
 from competition.jury import confidentiality, conflicts, queries, schemas
 from competition.jury.queries import AssignmentRow, JurorRow
+from competition.jury.runs import solver, wording
 from competition.localization import BERLIN
 from competition.notifications.service import queue_email
 from competition.results.aggregate import AggregationInputError, Criterion, weighted_total
@@ -512,7 +512,7 @@ async def get_run(
         reviews_per_entry=run.reviews_per_entry,
         seed=run.seed,
         feasible=run.feasible,
-        report=run.report,
+        report=_report_out(run.report),
         stats=run.stats,
         error=run.error,
         created_at=competitions.berlin(run.created_at),
@@ -521,6 +521,15 @@ async def get_run(
         assignments=proposed,
         voided=await competitions.voided_assignments(conn, competition_id=competition_id),
     )
+
+
+def _report_out(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored report with its sentences, written now from its findings. Runs stored before
+    the solver returned findings carry their sentences instead, and show them as they are."""
+    if stored is None or "findings" not in stored:
+        return stored
+    report = msgspec.convert(stored, solver.FeasibilityReport)
+    return {**stored, "messages": wording.messages(report)}
 
 
 async def deploy(
