@@ -724,17 +724,6 @@ async def assignments_of(
     return [AssignmentRow(**dict(r)) for r in rows if not r["conflicted"]]
 
 
-async def juror_assigned_to_entry(
-    conn: asyncpg.Connection, *, account_id: uuid.UUID, entry_id: uuid.UUID
-) -> AssignmentRow | None:
-    record = await conn.fetchrow(
-        f"SELECT {_ASSIGNMENT} WHERE j.account_id = $1 AND a.entry_id = $2 AND a.voided_at IS NULL",
-        account_id,
-        entry_id,
-    )
-    return AssignmentRow(**dict(record)) if record else None
-
-
 async def lock_sheet(
     conn: asyncpg.Connection, *, assignment_id: uuid.UUID
 ) -> asyncpg.Record | None:

@@ -30,11 +30,13 @@ from competition.accounts import queries as account_queries
 from competition.accounts import security
 from competition.accounts import service as accounts
 from competition.attachments import queries as attachment_queries
+from competition.attachments import service as attachments
 from competition.audit import service as audit
 from competition.auth import Principal, Services
 from competition.companies import queries as company_queries
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
+from competition.competitions.phases import JURY_PHASES
 from competition.competitions.queries import CompetitionRow
 from competition.config import Settings
 from competition.entries import queries as entry_queries
@@ -85,7 +87,6 @@ PUBLIC_MAIL_DOMAINS = frozenset(
         "protonmail.com",
     }
 )
-VISIBLE_PHASES = frozenset({"closed", "judging", "deliberation", "published", "archived"})
 
 
 class InvalidToken(AppError):
@@ -676,7 +677,7 @@ async def own_assignment(
 
 
 def _require_visible(competition: CompetitionRow | None) -> CompetitionRow:
-    if competition is None or competition.phase not in VISIBLE_PHASES:
+    if competition is None or competition.phase not in JURY_PHASES:
         raise NotFound("Zuteilung nicht gefunden.")
     return competition
 
@@ -734,7 +735,7 @@ async def my_assignments(
                 conn, competition_id=row.competition_id
             )
         competition = competitions_seen[row.competition_id]
-        if competition is None or competition.phase not in VISIBLE_PHASES:
+        if competition is None or competition.phase not in JURY_PHASES:
             continue
         entry = await entry_queries.get_entry(conn, entry_id=row.entry_id)
         if entry is None or entry.status in LEFT_COMPETITION:
@@ -755,13 +756,6 @@ async def my_assignments(
             )
         )
     return items
-
-
-def blind_filename(attachment_id: uuid.UUID, filename: str, position: int) -> str:
-    """A neutral name for blind judging: file names often carry the company's name."""
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    suffix = f".{extension}" if extension.isalnum() and len(extension) <= 5 else ""
-    return f"Anhang-{position}{suffix}"
 
 
 async def assignment_detail(
@@ -796,7 +790,7 @@ async def assignment_detail(
         attachments=[
             schemas.AttachmentForJuror(
                 id=a.id,
-                filename=blind_filename(a.id, a.filename, i)
+                filename=attachments.blind_filename(a.filename, i)
                 if competition.blind_judging
                 else a.filename,
                 content_type=a.declared_type,
@@ -892,24 +886,6 @@ async def save_score(
         weighted_total=total,
         updated_at=competitions.berlin(updated),
     )
-
-
-async def can_read_entry_files(
-    conn: asyncpg.Connection, principal: Principal, entry_id: uuid.UUID
-) -> bool:
-    """An assigned (not voided), active, non-conflicted juror who confirmed the declaration,
-    while the competition is past submission."""
-    row = await queries.juror_assigned_to_entry(
-        conn, account_id=principal.account_id, entry_id=entry_id
-    )
-    if row is None or row.juror_status != "active" or row.conflicted or row.voided_at is not None:
-        return False
-    if row.entry_status in LEFT_COMPETITION:
-        return False
-    if row.conflicts_confirmed_at is None or row.confidentiality_accepted_at is None:
-        return False
-    competition = await competition_queries.get_competition(conn, competition_id=row.competition_id)
-    return competition is not None and competition.phase in VISIBLE_PHASES
 
 
 # --- Progress and reminders ----------------------------------------------------------------
