@@ -43,13 +43,14 @@ from competition.entries.routes import (
     create_entry,
     my_entries,
 )
-from competition.jury.routes import (
-    AssignmentController,
-    CompetitionJuryController,
+from competition.jury.conflicts.routes import ConflictController, recuse
+from competition.jury.invitations.routes import (
+    InvitationController,
     accept_invitation,
     confidentiality_agreement,
-    my_assignments,
 )
+from competition.jury.runs.routes import RunController
+from competition.jury.scoring.routes import AssignmentController, ScoringController, my_assignments
 from competition.logs import configure as configure_logging
 from competition.ops import routes as ops
 from competition.privacy.routes import delete_my_account, export_my_data, privacy_notice
@@ -282,10 +283,14 @@ def create_app(settings: Settings) -> Litestar:
             competition_entries,
             AttachmentController,
             create_attachment,
-            CompetitionJuryController,
-            AssignmentController,
+            InvitationController,
             accept_invitation,
             confidentiality_agreement,
+            ConflictController,
+            recuse,
+            RunController,
+            ScoringController,
+            AssignmentController,
             my_assignments,
             ResultsController,
             public_winners,

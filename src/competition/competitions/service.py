@@ -28,6 +28,7 @@ from competition.errors import (
 from competition.events import service as events
 from competition.jury import queries as jury_queries
 from competition.jury import schemas as jury_schemas
+from competition.jury.scoring import queries as scoring_queries
 from competition.localization import BERLIN
 from competition.text import without_bidi_controls
 
@@ -527,7 +528,7 @@ async def progress(
             draft=r["draft"],
             open=r["assigned"] - r["final"] - r["draft"],
         )
-        for r in await jury_queries.juror_progress(conn, competition_id=competition_id)
+        for r in await scoring_queries.juror_progress(conn, competition_id=competition_id)
     ]
     reviews = [
         schemas.EntryProgress(
@@ -538,7 +539,7 @@ async def progress(
             final=r["final"],
             missing=max(row.reviews_per_entry - r["assigned"], 0),
         )
-        for r in await jury_queries.entry_progress(conn, competition_id=competition_id)
+        for r in await scoring_queries.entry_progress(conn, competition_id=competition_id)
     ]
     return schemas.Progress(
         phase=row.phase,

@@ -29,10 +29,14 @@ from competition.competitions.districts import SUEDWESTSACHSEN
 from competition.entries import queries as entry_queries
 from competition.entries import service as entries
 from competition.errors import AppError, Forbidden, PreconditionFailed
-from competition.jury import conflicts as jury_conflicts
 from competition.jury import queries as jury_queries
-from competition.jury import schemas as jury_schemas
-from competition.jury import service as jury
+from competition.jury.conflicts import schemas as conflict_schemas
+from competition.jury.conflicts import service as jury_conflicts
+from competition.jury.invitations import schemas as invitation_schemas
+from competition.jury.invitations import service as jury_invitations
+from competition.jury.runs import schemas as run_schemas
+from competition.jury.runs import service as jury_runs
+from competition.jury.scoring import service as jury_scoring
 from competition.results import schemas as result_schemas
 from competition.results import service as results
 from competition.web import charts, forms
@@ -326,11 +330,11 @@ class OrganiserPages(Controller):
         }
         if values.get("max_load", "").strip():
             data["max_load"] = values["max_load"].strip()
-        body, errors = forms.convert(jury_schemas.JurorInvite, data, ui.locale)
+        body, errors = forms.convert(invitation_schemas.JurorInvite, data, ui.locale)
         problems = forms.Problems(fields=errors)
         if body is not None:
             try:
-                await jury.invite(ui.conn, user, competition_id, body)
+                await jury_invitations.invite(ui.conn, user, competition_id, body)
             except AppError as exc:
                 problems = forms.from_error(exc, ui.locale)
             else:
@@ -358,7 +362,7 @@ class OrganiserPages(Controller):
                     problems=forms.Problems(message=ui._(NO_COMPANY_CHOSEN)),
                 )
         body, errors = forms.convert(
-            jury_schemas.DeclarationDecision, {"company_ids": sorted(set(chosen))}, ui.locale
+            conflict_schemas.DeclarationDecision, {"company_ids": sorted(set(chosen))}, ui.locale
         )
         problems = forms.Problems(fields=errors)
         status = 422
@@ -404,7 +408,7 @@ class OrganiserPages(Controller):
             "type": values.get("type", ""),
             "note": values.get("note", "").strip() or None,
         }
-        body, errors = forms.convert(jury_schemas.OrganiserConflict, data, ui.locale)
+        body, errors = forms.convert(conflict_schemas.OrganiserConflict, data, ui.locale)
         problems = forms.Problems(fields={"conflict_" + k: v for k, v in errors.items()})
         if body is not None:
             try:
@@ -424,7 +428,7 @@ class OrganiserPages(Controller):
         self, competition_id: FromPath[uuid.UUID], juror_id: FromPath[uuid.UUID], ui: UIDep
     ) -> Response[Any]:
         """A juror drops out; open assignments are freed for a new run."""
-        await jury.remove_juror(ui.conn, ui.user(), competition_id, juror_id)
+        await jury_invitations.remove_juror(ui.conn, ui.user(), competition_id, juror_id)
         return ui.redirect(f"/organisation/{competition_id}/jury", notice="juror_removed")
 
     @post("/organisation/{competition_id:uuid}/jury/erinnern")
@@ -432,7 +436,7 @@ class OrganiserPages(Controller):
         self, competition_id: FromPath[uuid.UUID], ui: UIDep, services: ServicesDep
     ) -> Response[Any]:
         """Remind jurors with open sheets (at most once a day each)."""
-        await jury.remind_jurors(ui.conn, ui.user(), competition_id, services.settings)
+        await jury_scoring.remind_jurors(ui.conn, ui.user(), competition_id, services.settings)
         return ui.redirect(f"/organisation/{competition_id}/jury", notice="reminders_sent")
 
     # Assignment --------------------------------------------------------------------------------
@@ -452,11 +456,11 @@ class OrganiserPages(Controller):
         data = {
             k: values[k].strip() for k in ("reviews_per_entry", "seed") if values.get(k, "").strip()
         }
-        body, errors = forms.convert(jury_schemas.RunCreate, data, ui.locale)
+        body, errors = forms.convert(run_schemas.RunCreate, data, ui.locale)
         problems = forms.Problems(fields=errors)
         if body is not None:
             try:
-                run_id = await jury.create_run(ui.conn, user, competition_id, body)
+                run_id = await jury_runs.create_run(ui.conn, user, competition_id, body)
             except AppError as exc:
                 problems = forms.from_error(exc, ui.locale)
             else:
@@ -480,7 +484,7 @@ class OrganiserPages(Controller):
     ) -> Response[Any]:
         """Deploy the proposal; each juror with new assignments gets one mail."""
         try:
-            await jury.deploy(ui.conn, ui.user(), competition_id, run_id)
+            await jury_runs.deploy(ui.conn, ui.user(), competition_id, run_id)
         except AppError as exc:
             return await _assignment_run_page(
                 ui,
@@ -801,7 +805,7 @@ async def _jury_page(
         "organiser/jury.html",
         status_code=status_code,
         competition=competition,
-        jurors=await jury.list_jurors(ui.conn, ui.user(), competition_id),
+        jurors=await jury_invitations.list_jurors(ui.conn, ui.user(), competition_id),
         open_declarations=await jury_conflicts.declarations(
             ui.conn, ui.user(), competition_id, ["unmatched", "pending"]
         ),
@@ -849,7 +853,7 @@ async def _assignment_run_page(
     message: str = "",
 ) -> Template:
     competition = await _organised(ui, competition_id)
-    run = await jury.get_run(ui.conn, ui.user(), competition_id, run_id)
+    run = await jury_runs.get_run(ui.conn, ui.user(), competition_id, run_id)
     by_juror: dict[str, list[str]] = {}
     for proposed in run.assignments or []:
         by_juror.setdefault(proposed.juror_name, []).append(proposed.entry_title)
@@ -892,7 +896,9 @@ async def _result_run_page(
     run = await results.get_run(ui.conn, ui.user(), competition_id, run_id)
     chosen = await results.winners(ui.conn, ui.user(), competition_id)
     titles = {r.entry_id: r.title for c in run.categories for r in c.ranking}
-    jurors = {j.id: j.name for j in await jury.list_jurors(ui.conn, ui.user(), competition_id)}
+    jurors = {
+        j.id: j.name for j in await jury_invitations.list_jurors(ui.conn, ui.user(), competition_id)
+    }
     excluded = [
         (titles.get(x.entry_id, str(x.entry_id)), jurors.get(x.juror_id, str(x.juror_id)), x)
         for x in run.excluded_sheets
