@@ -50,7 +50,12 @@ from competition.jury.invitations.routes import (
     confidentiality_agreement,
 )
 from competition.jury.runs.routes import RunController
-from competition.jury.scoring.routes import AssignmentController, ScoringController, my_assignments
+from competition.jury.scoring.routes import (
+    AssignmentController,
+    ScoringController,
+    my_assignments,
+    progress,
+)
 from competition.logs import configure as configure_logging
 from competition.ops import routes as ops
 from competition.privacy.routes import delete_my_account, export_my_data, privacy_notice
@@ -290,6 +295,7 @@ def create_app(settings: Settings) -> Litestar:
             recuse,
             RunController,
             ScoringController,
+            progress,
             AssignmentController,
             my_assignments,
             ResultsController,

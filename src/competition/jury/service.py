@@ -28,10 +28,11 @@ import asyncpg
 
 from competition.auth import Principal
 from competition.competitions import queries as competition_queries
+from competition.competitions import service as competitions
 from competition.competitions.queries import CompetitionRow
 from competition.entries.schemas import LEFT_COMPETITION
 from competition.errors import Forbidden, NotFound
-from competition.jury import queries
+from competition.jury import queries, schemas
 from competition.jury.queries import AssignmentRow, JurorRow
 
 
@@ -85,3 +86,23 @@ async def own_assignment(
         raise NotFound("Zuteilung nicht gefunden.")
     require_declarations(row.conflicts_confirmed_at, row.confidentiality_accepted_at)
     return row
+
+
+async def voided_assignments(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID
+) -> list[schemas.VoidedAssignment]:
+    """For organisers only (progress, assignment runs): assignments voided because the juror
+    joined the entrant company. Jurors never learn why an assignment went: in blind judging
+    that would name the company."""
+    return [
+        schemas.VoidedAssignment(
+            assignment_id=v.assignment_id,
+            juror_id=v.juror_id,
+            juror_name=v.juror_name,
+            entry_id=v.entry_id,
+            entry_title=v.entry_title,
+            reason="member",
+            voided_at=competitions.berlin(v.voided_at),
+        )
+        for v in await queries.voided_assignments(conn, competition_id=competition_id)
+    ]

@@ -36,6 +36,7 @@ from competition.jury.invitations import schemas as invitation_schemas
 from competition.jury.invitations import service as jury_invitations
 from competition.jury.runs import schemas as run_schemas
 from competition.jury.runs import service as jury_runs
+from competition.jury.scoring import schemas as scoring_schemas
 from competition.jury.scoring import service as jury_scoring
 from competition.results import schemas as result_schemas
 from competition.results import service as results
@@ -209,7 +210,7 @@ class OrganiserPages(Controller):
     async def overview(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
         """Phase, deadlines, the next steps and the progress dashboard with charts."""
         competition = await _organised(ui, competition_id)
-        progress = await competitions.progress(ui.conn, ui.user(), competition_id)
+        progress = await jury_scoring.progress(ui.conn, ui.user(), competition_id)
         return await ui.render(
             "organiser/overview.html",
             competition=competition,
@@ -228,7 +229,7 @@ class OrganiserPages(Controller):
             await competitions.change_phase(ui.conn, user, competition_id, target)
         except AppError as exc:
             competition = await _organised(ui, competition_id)
-            progress = await competitions.progress(ui.conn, user, competition_id)
+            progress = await jury_scoring.progress(ui.conn, user, competition_id)
             return await ui.render(
                 "organiser/overview.html",
                 status_code=exc.status_code,
@@ -748,7 +749,7 @@ def _phase_actions(ui: UI, phase: str) -> list[tuple[str, str, bool]]:
 
 
 def _entries_chart(
-    ui: UI, competition: competition_schemas.Competition, progress: competition_schemas.Progress
+    ui: UI, competition: competition_schemas.Competition, progress: scoring_schemas.Progress
 ) -> Any:
     names = {c.slug: c.name for c in competition.categories}
     return charts.stacked_bars(
@@ -772,7 +773,7 @@ def _entries_chart(
     )
 
 
-def _jury_chart(ui: UI, progress: competition_schemas.Progress) -> Any:
+def _jury_chart(ui: UI, progress: scoring_schemas.Progress) -> Any:
     return charts.stacked_bars(
         chart_id="chart-jury",
         title=ui._("Bewertungsfortschritt je Jurymitglied"),

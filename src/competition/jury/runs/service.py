@@ -24,6 +24,7 @@ from competition.errors import Conflict, NotFound
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.jury import queries as jury_queries
+from competition.jury import service as jury
 from competition.jury.conflicts import queries as conflict_queries
 from competition.jury.conflicts import service as conflicts
 from competition.jury.runs import queries, schemas, solver, wording
@@ -185,7 +186,7 @@ async def get_run(
         finished_at=competitions.berlin(run.finished_at) if run.finished_at else None,
         deployed_at=competitions.berlin(run.deployed_at) if run.deployed_at else None,
         assignments=proposed,
-        voided=await competitions.voided_assignments(conn, competition_id=competition_id),
+        voided=await jury.voided_assignments(conn, competition_id=competition_id),
     )
 
 

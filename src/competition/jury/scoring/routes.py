@@ -52,6 +52,13 @@ class ScoringController(Controller):
         return schemas.RemindersQueued(queued=queued)
 
 
+# Kept where the API has always listed it, with the competition's endpoints.
+@get("/competitions/{competition_id:uuid}/progress", tags=["Wettbewerbe"])
+async def progress(competition_id: uuid.UUID, user: User, conn: Conn) -> schemas.Progress:
+    """Entries by status and category (organisers)."""
+    return await service.progress(conn, user, competition_id)
+
+
 @get("/me/assignments", tags=["Jury"])
 async def my_assignments(
     user: User,

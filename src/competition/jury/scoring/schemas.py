@@ -1,5 +1,5 @@
-"""Request and response bodies of assignments and score sheets as jurors see them, and of
-reminders."""
+"""Request and response bodies of assignments and score sheets as jurors see them, and of the
+progress and reminders organisers follow them by."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 
 import msgspec
 
-from competition.jury.schemas import Key
+from competition.jury.schemas import Key, VoidedAssignment
 from competition.structs import Request, Response
 from competition.text import Text
 
@@ -84,3 +84,45 @@ class ScoreBody(Request):
 
 class RemindersQueued(Response):
     queued: int
+
+
+class CategoryProgress(Response):
+    category: str
+    draft: int
+    submitted: int
+    withdrawn: int
+    disqualified: int
+
+
+class JurorProgress(Response):
+    juror_id: uuid.UUID
+    name: str
+    status: str
+    assigned: int
+    final: int
+    draft: int
+    open: int
+
+
+class EntryProgress(Response):
+    entry_id: uuid.UUID
+    title: str
+    category: str
+    # Standing assignments: not voided, juror not conflicted with the company.
+    assigned: int
+    final: int
+    # Reviews still to assign (reviews_per_entry − assigned): an incremental run fills them.
+    missing: int
+
+
+class Progress(Response):
+    phase: str
+    submissions_open: bool
+    entries: dict[str, int]
+    by_category: list[CategoryProgress]
+    jurors: list[JurorProgress]
+    reviews: list[EntryProgress]
+    sheets_final: int
+    sheets_assigned: int
+    # Assignments voided because the juror joined the entrant company, oldest first.
+    voided: list[VoidedAssignment]

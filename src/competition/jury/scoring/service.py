@@ -1,5 +1,6 @@
 """Online scoring: a juror's assignments, the entry as the juror may see it (blind: no company,
 neutral file names), and the score sheet, saved as draft or final with If-Match; organisers
+follow the progress (entries, sheets per juror, reviews per entry, voided assignments) and
 remind jurors with open sheets. A juror opens an entry only through `jury.own_assignment`,
 checked on every read."""
 
@@ -267,3 +268,55 @@ async def remind_jurors(
         data={"queued": queued},
     )
     return queued
+
+
+async def progress(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+) -> schemas.Progress:
+    """Organisers: entries by status and category, sheets per juror, reviews per entry (only
+    assignments that stand count) and the voided assignments."""
+    row = await competitions.require_organiser(conn, principal, competition_id)
+    totals = dict.fromkeys(("draft", "submitted", "withdrawn", "disqualified"), 0)
+    per_category: dict[str, dict[str, int]] = {}
+    for record in await competition_queries.entry_counts(conn, competition_id=competition_id):
+        counts = per_category.setdefault(record["category"], dict.fromkeys(totals, 0))
+        if record["status"] is not None:
+            counts[record["status"]] = record["n"]
+            totals[record["status"]] += record["n"]
+    jurors = [
+        schemas.JurorProgress(
+            juror_id=r["juror_id"],
+            name=r["name"],
+            status=r["status"],
+            assigned=r["assigned"],
+            final=r["final"],
+            draft=r["draft"],
+            open=r["assigned"] - r["final"] - r["draft"],
+        )
+        for r in await queries.juror_progress(conn, competition_id=competition_id)
+    ]
+    reviews = [
+        schemas.EntryProgress(
+            entry_id=r["entry_id"],
+            title=r["title"],
+            category=r["category"],
+            assigned=r["assigned"],
+            final=r["final"],
+            missing=max(row.reviews_per_entry - r["assigned"], 0),
+        )
+        for r in await queries.entry_progress(conn, competition_id=competition_id)
+    ]
+    return schemas.Progress(
+        phase=row.phase,
+        submissions_open=row.submissions_open,
+        entries=totals,
+        by_category=[
+            schemas.CategoryProgress(category=category, **counts)
+            for category, counts in per_category.items()
+        ],
+        jurors=jurors,
+        reviews=reviews,
+        sheets_final=sum(j.final for j in jurors),
+        sheets_assigned=sum(j.assigned for j in jurors),
+        voided=await jury.voided_assignments(conn, competition_id=competition_id),
+    )
