@@ -249,7 +249,8 @@ async def remove_juror(
 
 
 async def on_invited(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
-    assert event.aggregate_id is not None
+    if event.aggregate_id is None:
+        return
     settings = services.settings
     juror = await jury_queries.get_juror(conn, juror_id=event.aggregate_id)
     if juror is None or juror.status != "invited":

@@ -116,7 +116,8 @@ async def _problem(
 
 async def on_run_requested(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
     """The worker side of a run: feasibility first, then the solver; both stored on the run."""
-    assert event.aggregate_id is not None
+    if event.aggregate_id is None:
+        return
     run = await queries.get_run(conn, run_id=event.aggregate_id, for_update=True)
     if run is None or run.status != "queued":
         return
@@ -250,7 +251,8 @@ async def deploy(
 
 async def on_deployed(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
     """One mail per juror with new assignments."""
-    assert event.aggregate_id is not None
+    if event.aggregate_id is None:
+        return
     settings = services.settings
     run = await queries.get_run(conn, run_id=event.aggregate_id)
     if run is None:
