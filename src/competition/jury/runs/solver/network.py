@@ -47,6 +47,7 @@ def _weight(inst: Instance) -> int:
 
 
 def band_tiers(inst: Instance) -> Tiers:
+    """Pass 1: ``-P`` per unit up to the band's lower end, ``0`` inside the band, ``+P`` above."""
     weight = _weight(inst)
     m = inst.n_jurors
     jurors = np.arange(m, dtype=np.int64)
@@ -60,6 +61,7 @@ def band_tiers(inst: Instance) -> Tiers:
 
 
 def unit_tiers(inst: Instance, top: int) -> Tiers:
+    """Pass 2: unit i of a juror's load costs ``P * i``, for loads up to `top`."""
     units = np.maximum(np.minimum(inst.cap, top) - inst.kept_load, 0)
     juror = np.repeat(np.arange(inst.n_jurors, dtype=np.int64), units)
     starts = np.cumsum(units) - units
@@ -68,6 +70,7 @@ def unit_tiers(inst: Instance, top: int) -> Tiers:
 
 
 def deviation(inst: Instance, loads: IntArray) -> int:
+    """How far the loads lie outside the balanced band, summed over jurors."""
     below = np.maximum(inst.band_lo - loads, 0)
     above = np.maximum(loads - inst.band_hi, 0)
     return int(below.sum() + above.sum())
@@ -118,6 +121,8 @@ def solve_pairs(
     tiebreak: Tiebreak,
     method: Method,
 ) -> Flow | None:
+    """The min-cost flow over the given entry–juror pairs; None if they cannot place every
+    missing review."""
     n, m = inst.n_entries, inst.n_jurors
     solver = min_cost_flow.SimpleMinCostFlow()
     sink = n + m
@@ -146,6 +151,7 @@ def solve_pairs(
 
 
 def max_new_reviews(inst: Instance, pair_e: IntArray, pair_j: IntArray) -> int:
+    """The most missing reviews the given pairs can place (a maximum flow)."""
     n, m = inst.n_entries, inst.n_jurors
     source, sink = n + m, n + m + 1
     solver = max_flow.SimpleMaxFlow()

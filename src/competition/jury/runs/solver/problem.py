@@ -76,6 +76,7 @@ class Instance(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def codes_to_pairs(codes: IntArray, n_jurors: int) -> tuple[IntArray, IntArray]:
+    """(entry, juror) index arrays of pair codes ``e * n_jurors + j``."""
     return codes // n_jurors, codes % n_jurors
 
 
@@ -99,6 +100,8 @@ def _water_level(floor: IntArray, cap: IntArray, total: int) -> int:
 
 
 def prepare(problem: Problem) -> Instance:
+    """The problem as index arrays with capacities and the band; ValueError for input no
+    assignment can be made of (duplicate ids, kept pairs of unknown jurors or entries)."""
     k = problem.reviews_per_entry
     if k < 1:
         raise ValueError("reviews_per_entry must be at least 1")
