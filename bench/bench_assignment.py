@@ -30,14 +30,14 @@ from typing import Any
 
 import msgspec
 
-from competition.jury.assignment import (
+from competition.jury.runs.solver import (
     Problem,
     Solution,
     Strategy,
     check_feasibility,
     solve,
 )
-from tests.jury.test_assignment import (
+from tests.jury.runs.test_solver import (
     assert_hard_constraints,
     final_loads,
     final_pairs,
@@ -198,7 +198,7 @@ def main() -> None:
     report = check_feasibility(problem)
     feasibility_seconds = time.perf_counter() - started
     if not report.feasible:
-        raise AssertionError(report.messages)
+        raise AssertionError(report.findings)
 
     solution, timings, solve_row = run_solve(problem)
     rerun_solution, rerun_row = run_rerun(problem, solution)

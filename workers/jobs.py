@@ -22,8 +22,9 @@ from competition.db import transaction
 from competition.entries import service as entries
 from competition.events import queries as event_queries
 from competition.events.queries import EventRow
-from competition.jury import conflicts as jury_conflicts
-from competition.jury import service as jury
+from competition.jury.conflicts import service as jury_conflicts
+from competition.jury.invitations import service as jury_invitations
+from competition.jury.runs import service as jury_runs
 from competition.notifications import sender
 from competition.results import service as results
 
@@ -41,9 +42,9 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
     "company.member_invited": (companies.on_member_invited,),
     "entry.submitted": (entries.on_submitted,),
     "attachment.uploaded": (attachments.on_uploaded,),
-    "juror.invited": (jury.on_invited,),
-    "assignment_run.requested": (jury.on_run_requested,),
-    "assignments.deployed": (jury.on_deployed,),
+    "juror.invited": (jury_invitations.on_invited,),
+    "assignment_run.requested": (jury_runs.on_run_requested,),
+    "assignments.deployed": (jury_runs.on_deployed,),
     "conflict.declared_late": (jury_conflicts.on_declared_late,),
     "assignment.recused": (jury_conflicts.on_recused,),
     "result_run.requested": (results.on_run_requested,),

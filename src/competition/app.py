@@ -43,12 +43,18 @@ from competition.entries.routes import (
     create_entry,
     my_entries,
 )
-from competition.jury.routes import (
-    AssignmentController,
-    CompetitionJuryController,
+from competition.jury.conflicts.routes import ConflictController, recuse
+from competition.jury.invitations.routes import (
+    InvitationController,
     accept_invitation,
     confidentiality_agreement,
+)
+from competition.jury.runs.routes import RunController
+from competition.jury.scoring.routes import (
+    AssignmentController,
+    ScoringController,
     my_assignments,
+    progress,
 )
 from competition.logs import configure as configure_logging
 from competition.ops import routes as ops
@@ -282,10 +288,15 @@ def create_app(settings: Settings) -> Litestar:
             competition_entries,
             AttachmentController,
             create_attachment,
-            CompetitionJuryController,
-            AssignmentController,
+            InvitationController,
             accept_invitation,
             confidentiality_agreement,
+            ConflictController,
+            recuse,
+            RunController,
+            ScoringController,
+            progress,
+            AssignmentController,
             my_assignments,
             ResultsController,
             public_winners,

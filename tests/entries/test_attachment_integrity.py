@@ -37,7 +37,7 @@ from tests.helpers import (
     open_competition,
     upload,
 )
-from tests.jury.test_access import jury_with_one_assignment
+from tests.jury.scoring.test_access import jury_with_one_assignment
 from workers import jobs
 
 HTML = b"<!DOCTYPE html><html><body>" + b"x" * 900 + b"</body></html>"

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from competition.auth import Principal
-from competition.jury import queries as jury_queries
-from competition.jury import service as jury
+from competition.jury.runs import service as jury_runs
+from competition.jury.scoring import queries as scoring_queries
 from tests.conftest import token_from
 from tests.helpers import (
     PASSWORD,
@@ -466,7 +466,7 @@ async def test_a_void_racing_a_save_wins_and_a_final_save_racing_the_membership_
         await tx.start()
         await joining.execute(MEMBER, company_id, jutta_account)
         async with saving.transaction():
-            save_task = asyncio.create_task(jury_queries.lock_sheet(saving, assignment_id=first))
+            save_task = asyncio.create_task(scoring_queries.lock_sheet(saving, assignment_id=first))
             await asyncio.sleep(0.5)
             assert not save_task.done()  # waiting for the membership
             await tx.commit()
@@ -485,14 +485,14 @@ async def test_a_void_racing_a_save_wins_and_a_final_save_racing_the_membership_
     async with held(pool) as saving, held(pool) as joining:
         tx = saving.transaction()
         await tx.start()
-        assert dict(await jury_queries.lock_sheet(saving, assignment_id=second) or {}) == {
+        assert dict(await scoring_queries.lock_sheet(saving, assignment_id=second) or {}) == {
             "status": "draft",
             "version": 0,
         }
         join_task = asyncio.create_task(joining.execute(MEMBER, company_id, jutta_account))
         await asyncio.sleep(0.5)
         assert not join_task.done()  # waiting for the save
-        await jury_queries.save_sheet(
+        await scoring_queries.save_sheet(
             saving,
             assignment_id=second,
             scores={"innovation": 9, "impact": 9},
@@ -530,7 +530,7 @@ async def test_a_deployment_racing_the_membership_is_voided_after_it(
     async with held(pool) as deploying, held(pool) as joining:
         tx = deploying.transaction()
         await tx.start()
-        deployed = await jury.deploy(
+        deployed = await jury_runs.deploy(
             deploying,
             organiser_principal(organiser_id),
             uuid.UUID(w.cid),

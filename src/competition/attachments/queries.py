@@ -263,3 +263,39 @@ async def mark_removed(conn: asyncpg.Connection, *, attachment_ids: list[uuid.UU
             WHERE id = ANY($1::uuid[])""",
         attachment_ids,
     )
+
+
+async def juror_may_read(
+    conn: asyncpg.Connection,
+    *,
+    account_id: uuid.UUID,
+    entry_id: uuid.UUID,
+    phases: list[str],
+    left_statuses: list[str],
+) -> bool:
+    """Whether the account is a juror assigned to the entry who may open its files now: the
+    assignment stands (not voided or recused, no conflict with the entrant company), the juror
+    is active and has accepted confidentiality and confirmed the declaration, the entry is not in
+    `left_statuses` and the competition is in one of `phases`. Reads the jury's tables; the jury
+    applies the same rules to the assignment itself (`jury.service.own_assignment`)."""
+    found: bool = await conn.fetchval(
+        """SELECT EXISTS (
+               SELECT 1 FROM assignment a
+               JOIN juror j ON j.id = a.juror_id
+               JOIN entry e ON e.id = a.entry_id
+               JOIN competition c ON c.id = a.competition_id
+               WHERE j.account_id = $1 AND a.entry_id = $2
+                 AND a.voided_at IS NULL AND a.recused_at IS NULL
+                 AND j.status = 'active'
+                 AND j.conflicts_confirmed_at IS NOT NULL
+                 AND j.confidentiality_accepted_at IS NOT NULL
+                 AND e.status <> ALL($4::text[])
+                 AND c.phase = ANY($3::text[])
+                 AND NOT EXISTS (SELECT 1 FROM juror_company_conflict x
+                                 WHERE x.juror_id = a.juror_id AND x.company_id = e.company_id))""",
+        account_id,
+        entry_id,
+        phases,
+        left_statuses,
+    )
+    return found

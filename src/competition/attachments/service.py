@@ -36,13 +36,14 @@ from competition.audit import service as audit
 from competition.auth import Principal, Services
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
+from competition.competitions.phases import JURY_PHASES
 from competition.entries import queries as entry_queries
 from competition.entries import service as entries
 from competition.entries.queries import EntryRow
+from competition.entries.schemas import LEFT_COMPETITION
 from competition.errors import Conflict, FieldError, Invalid, NotFound
 from competition.events import service as events
 from competition.events.queries import EventRow
-from competition.jury import service as jury
 from competition.localization import format_datetime
 from competition.storage.s3 import Storage
 from competition.text import without_bidi_controls
@@ -100,8 +101,12 @@ async def access(
     try:
         entry, role = await entries.access(conn, principal, attachment.entry_id)
     except NotFound:
-        if attachment.status != "verified" or not await jury.can_read_entry_files(
-            conn, principal, attachment.entry_id
+        if attachment.status != "verified" or not await queries.juror_may_read(
+            conn,
+            account_id=principal.account_id,
+            entry_id=attachment.entry_id,
+            phases=sorted(JURY_PHASES),
+            left_statuses=sorted(LEFT_COMPETITION),
         ):
             raise NotFound("Anhang nicht gefunden.") from None
         found = await entry_queries.get_entry(conn, entry_id=attachment.entry_id)
@@ -109,6 +114,14 @@ async def access(
             raise NotFound("Anhang nicht gefunden.") from None
         entry, role = found, "juror"
     return attachment, entry, role
+
+
+def blind_filename(filename: str, position: int) -> str:
+    """A neutral name for blind judging, by the file's position among the entry's verified ones
+    (file names often carry the company's name); the jury's entry view names them alike."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    suffix = f".{extension}" if extension.isalnum() and len(extension) <= 5 else ""
+    return f"Anhang-{position}{suffix}"
 
 
 async def shown_name(conn: asyncpg.Connection, attachment: AttachmentRow, role: str) -> str:
@@ -128,9 +141,7 @@ async def shown_name(conn: asyncpg.Connection, attachment: AttachmentRow, role: 
         for a in await queries.list_for_entry(conn, entry_id=entry.id)
         if a.status == "verified"
     ]
-    return jury.blind_filename(
-        attachment.id, attachment.filename, verified.index(attachment.id) + 1
-    )
+    return blind_filename(attachment.filename, verified.index(attachment.id) + 1)
 
 
 async def create(

@@ -23,6 +23,8 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
 
 # Phases in which anyone may see the competition; drafts are seen by their organisers only.
 PUBLIC_PHASES: Final = frozenset(PHASES) - {"draft"}
+# Phases in which jurors may open the entries assigned to them: from the submission deadline on.
+JURY_PHASES: Final = frozenset({"closed", "judging", "deliberation", "published", "archived"})
 
 PHASE_NAMES: Final[dict[str, dict[str, str]]] = {
     "draft": {"de": "Entwurf", "en": "draft"},

@@ -64,8 +64,3 @@ class CompetitionController(Controller):
         await service.change_phase(conn, user, competition_id, data.to)
         row, _ = await service.visible(conn, user, competition_id)
         return await service.to_response(conn, row, is_organiser=True)
-
-    @get("/{competition_id:uuid}/progress")
-    async def progress(self, competition_id: uuid.UUID, user: User, conn: Conn) -> schemas.Progress:
-        """Entries by status and category (organisers)."""
-        return await service.progress(conn, user, competition_id)

@@ -10,7 +10,6 @@ import msgspec
 
 from competition.competitions import rules
 from competition.competitions.districts import KEY_PATTERN
-from competition.jury.schemas import VoidedAssignment
 from competition.structs import Localized, Request, Response
 from competition.text import END, Line, Text
 from competition.vocabulary import Phase
@@ -163,45 +162,3 @@ class CompetitionSummary(Response):
     submission_opens_at: datetime
     submission_closes_at: datetime
     submissions_open: bool
-
-
-class CategoryProgress(Response):
-    category: str
-    draft: int
-    submitted: int
-    withdrawn: int
-    disqualified: int
-
-
-class JurorProgress(Response):
-    juror_id: uuid.UUID
-    name: str
-    status: str
-    assigned: int
-    final: int
-    draft: int
-    open: int
-
-
-class EntryProgress(Response):
-    entry_id: uuid.UUID
-    title: str
-    category: str
-    # Standing assignments: not voided, juror not conflicted with the company.
-    assigned: int
-    final: int
-    # Reviews still to assign (reviews_per_entry − assigned): an incremental run fills them.
-    missing: int
-
-
-class Progress(Response):
-    phase: str
-    submissions_open: bool
-    entries: dict[str, int]
-    by_category: list[CategoryProgress]
-    jurors: list[JurorProgress]
-    reviews: list[EntryProgress]
-    sheets_final: int
-    sheets_assigned: int
-    # Assignments voided because the juror joined the entrant company, oldest first.
-    voided: list[VoidedAssignment]

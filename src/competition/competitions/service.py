@@ -26,8 +26,6 @@ from competition.errors import (
     PreconditionFailed,
 )
 from competition.events import service as events
-from competition.jury import queries as jury_queries
-from competition.jury import schemas as jury_schemas
 from competition.localization import BERLIN
 from competition.text import without_bidi_controls
 
@@ -500,73 +498,3 @@ def summary(row: CompetitionRow) -> schemas.CompetitionSummary:
         submission_closes_at=berlin(row.submission_closes_at),
         submissions_open=row.submissions_open,
     )
-
-
-async def progress(
-    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
-) -> schemas.Progress:
-    row = await require_organiser(conn, principal, competition_id)
-    totals = dict.fromkeys(("draft", "submitted", "withdrawn", "disqualified"), 0)
-    per_category: dict[str, dict[str, int]] = {}
-    for record in await queries.entry_counts(conn, competition_id=competition_id):
-        counts = per_category.setdefault(record["category"], dict.fromkeys(totals, 0))
-        if record["status"] is not None:
-            counts[record["status"]] = record["n"]
-            totals[record["status"]] += record["n"]
-    jurors = [
-        schemas.JurorProgress(
-            juror_id=r["juror_id"],
-            name=r["name"],
-            status=r["status"],
-            assigned=r["assigned"],
-            final=r["final"],
-            draft=r["draft"],
-            open=r["assigned"] - r["final"] - r["draft"],
-        )
-        for r in await jury_queries.juror_progress(conn, competition_id=competition_id)
-    ]
-    reviews = [
-        schemas.EntryProgress(
-            entry_id=r["entry_id"],
-            title=r["title"],
-            category=r["category"],
-            assigned=r["assigned"],
-            final=r["final"],
-            missing=max(row.reviews_per_entry - r["assigned"], 0),
-        )
-        for r in await jury_queries.entry_progress(conn, competition_id=competition_id)
-    ]
-    return schemas.Progress(
-        phase=row.phase,
-        submissions_open=row.submissions_open,
-        entries=totals,
-        by_category=[
-            schemas.CategoryProgress(category=category, **counts)
-            for category, counts in per_category.items()
-        ],
-        jurors=jurors,
-        reviews=reviews,
-        sheets_final=sum(j.final for j in jurors),
-        sheets_assigned=sum(j.assigned for j in jurors),
-        voided=await voided_assignments(conn, competition_id=competition_id),
-    )
-
-
-async def voided_assignments(
-    conn: asyncpg.Connection, *, competition_id: uuid.UUID
-) -> list[jury_schemas.VoidedAssignment]:
-    """For organisers only (progress, assignment runs): assignments voided because the juror
-    joined the entrant company. Jurors never learn why an assignment went: in blind judging
-    that would name the company."""
-    return [
-        jury_schemas.VoidedAssignment(
-            assignment_id=v.assignment_id,
-            juror_id=v.juror_id,
-            juror_name=v.juror_name,
-            entry_id=v.entry_id,
-            entry_title=v.entry_title,
-            reason="member",
-            voided_at=berlin(v.voided_at),
-        )
-        for v in await jury_queries.voided_assignments(conn, competition_id=competition_id)
-    ]

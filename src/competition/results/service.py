@@ -117,8 +117,7 @@ async def compute(
 
 
 async def on_run_requested(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
-    assert event.aggregate_id is not None
-    run = await queries.get_run(conn, run_id=event.aggregate_id, for_update=True)
+    run = await queries.get_run(conn, run_id=event.subject, for_update=True)
     if run is None or run.status != "queued":
         return
     try:
@@ -399,9 +398,8 @@ async def publish(
 async def on_published(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
     """One announcement per entrant account (winner or not, in its language) and one thank-you
     per juror; the outbox's idempotency key makes each exactly once."""
-    assert event.aggregate_id is not None
     settings = services.settings
-    competition = await competition_queries.get_competition(conn, competition_id=event.aggregate_id)
+    competition = await competition_queries.get_competition(conn, competition_id=event.subject)
     if competition is None:
         return
     url = f"{settings.public_url.rstrip('/')}/wettbewerbe/{competition.slug}/sieger"

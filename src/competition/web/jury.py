@@ -14,8 +14,13 @@ from litestar.response import Template
 from competition.auth import ServicesDep
 from competition.competitions import queries as competition_queries
 from competition.errors import AppError, Invalid, NotFound, PreconditionFailed
-from competition.jury import confidentiality, schemas, service
-from competition.jury import conflicts as jury_conflicts
+from competition.jury import confidentiality, service
+from competition.jury.conflicts import schemas as conflict_schemas
+from competition.jury.conflicts import service as jury_conflicts
+from competition.jury.invitations import schemas as invitation_schemas
+from competition.jury.invitations import service as jury_invitations
+from competition.jury.scoring import schemas as scoring_schemas
+from competition.jury.scoring import service as jury_scoring
 from competition.web import forms
 from competition.web import queries as web_queries
 from competition.web.accounts import start_session
@@ -81,9 +86,9 @@ async def _sheet_page(
     status_code: int = 200,
     values: dict[str, str] | None = None,
     problems: forms.Problems | None = None,
-    stored: schemas.Sheet | None = None,
+    stored: scoring_schemas.Sheet | None = None,
 ) -> Template:
-    detail = await service.assignment_detail(ui.conn, ui.user(), assignment_id)
+    detail = await jury_scoring.assignment_detail(ui.conn, ui.user(), assignment_id)
     competition = await _competition(ui, detail.competition_id)
     categories = {
         c.slug: c.name
@@ -137,7 +142,7 @@ class JuryPages(Controller):
 
     @staticmethod
     async def _account_state(ui: UI, services: ServicesDep, token: str) -> str:
-        return await service.invitation_account_state(
+        return await jury_invitations.invitation_account_state(
             ui.conn,
             services.settings,
             token=token,
@@ -152,7 +157,7 @@ class JuryPages(Controller):
         state = await self._account_state(ui, services, token)
         replace = state == "existing" and values.get("replace_password") == "1"
         data, errors = forms.convert(
-            schemas.AcceptInvitation,
+            invitation_schemas.AcceptInvitation,
             {
                 "token": token,
                 "replace_password": replace,
@@ -183,7 +188,7 @@ class JuryPages(Controller):
             # A savepoint: a refused acceptance keeps nothing it began, as the API's rolled-back
             # transaction does; this page answers instead.
             async with ui.conn.transaction():
-                accepted = await service.accept(
+                accepted = await jury_invitations.accept(
                     ui.conn,
                     services.redis,
                     services.settings,
@@ -227,7 +232,7 @@ class JuryPages(Controller):
         juror, competition = await service.require_juror(ui.conn, user, competition_id)
         if juror.conflicts_confirmed_at is None:
             return ui.redirect(f"/jury/{competition_id}/konflikte")
-        items = await service.my_assignments(ui.conn, user, competition_id)
+        items = await jury_scoring.my_assignments(ui.conn, user, competition_id)
         # Work still to do first, then alphabetically: the order a juror works through.
         items.sort(key=lambda i: (i.sheet_status == "final", i.entry.title.casefold()))
         categories = {
@@ -285,7 +290,8 @@ class JuryPages(Controller):
         confirmed = values.get("confirmed") == "1"
         try:
             data = msgspec.convert(
-                {"conflicts": conflicts, "confirmed_complete": confirmed}, schemas.MyConflicts
+                {"conflicts": conflicts, "confirmed_complete": confirmed},
+                conflict_schemas.MyConflicts,
             )
             await jury_conflicts.put_my_conflicts(ui.conn, user, competition_id, data)
         except msgspec.ValidationError as exc:
@@ -319,13 +325,13 @@ class JuryPages(Controller):
         user = ui.user()
         values = forms.values(await ui.request.form())
         data, errors = forms.convert(
-            schemas.Recusal, {"reason": values.get("reason", "").strip()}, ui.locale
+            conflict_schemas.Recusal, {"reason": values.get("reason", "").strip()}, ui.locale
         )
         if data is None:
             return await _sheet_page(
                 ui, assignment_id, status_code=422, problems=forms.Problems(fields=errors)
             )
-        detail = await service.assignment_detail(ui.conn, user, assignment_id)
+        detail = await jury_scoring.assignment_detail(ui.conn, user, assignment_id)
         await jury_conflicts.recuse(ui.conn, user, assignment_id, data)
         return ui.redirect(f"/jury/{detail.competition_id}", notice="recused")
 
@@ -334,7 +340,7 @@ class JuryPages(Controller):
         """Save the sheet as draft, or finalise it (locked afterwards)."""
         user = ui.user()
         values = forms.values(await ui.request.form())
-        detail = await service.assignment_detail(ui.conn, user, assignment_id)
+        detail = await jury_scoring.assignment_detail(ui.conn, user, assignment_id)
         final = values.get("action") == "final"
         scores: dict[str, float] = {}
         errors: dict[str, str] = {}
@@ -352,7 +358,7 @@ class JuryPages(Controller):
             )
         # The Struct's own constraints (the comment's length and characters), as in the API.
         body, problems = forms.convert(
-            schemas.ScoreBody,
+            scoring_schemas.ScoreBody,
             {"scores": scores, "final": final, "comment": values.get("comment", "")},
             ui.locale,
         )
@@ -365,11 +371,11 @@ class JuryPages(Controller):
                 problems=forms.Problems(fields=errors | problems),
             )
         try:
-            await service.save_score(
+            await jury_scoring.save_score(
                 ui.conn, user, assignment_id, body, if_match=_int(values.get("version"))
             )
         except PreconditionFailed as exc:
-            current = await service.assignment_detail(ui.conn, user, assignment_id)
+            current = await jury_scoring.assignment_detail(ui.conn, user, assignment_id)
             values["version"] = str(current.sheet.version)
             return await _sheet_page(
                 ui,

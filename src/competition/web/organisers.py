@@ -29,10 +29,15 @@ from competition.competitions.districts import SUEDWESTSACHSEN
 from competition.entries import queries as entry_queries
 from competition.entries import service as entries
 from competition.errors import AppError, Forbidden, PreconditionFailed
-from competition.jury import conflicts as jury_conflicts
 from competition.jury import queries as jury_queries
-from competition.jury import schemas as jury_schemas
-from competition.jury import service as jury
+from competition.jury.conflicts import schemas as conflict_schemas
+from competition.jury.conflicts import service as jury_conflicts
+from competition.jury.invitations import schemas as invitation_schemas
+from competition.jury.invitations import service as jury_invitations
+from competition.jury.runs import schemas as run_schemas
+from competition.jury.runs import service as jury_runs
+from competition.jury.scoring import schemas as scoring_schemas
+from competition.jury.scoring import service as jury_scoring
 from competition.results import schemas as result_schemas
 from competition.results import service as results
 from competition.web import charts, forms
@@ -205,7 +210,7 @@ class OrganiserPages(Controller):
     async def overview(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
         """Phase, deadlines, the next steps and the progress dashboard with charts."""
         competition = await _organised(ui, competition_id)
-        progress = await competitions.progress(ui.conn, ui.user(), competition_id)
+        progress = await jury_scoring.progress(ui.conn, ui.user(), competition_id)
         return await ui.render(
             "organiser/overview.html",
             competition=competition,
@@ -224,7 +229,7 @@ class OrganiserPages(Controller):
             await competitions.change_phase(ui.conn, user, competition_id, target)
         except AppError as exc:
             competition = await _organised(ui, competition_id)
-            progress = await competitions.progress(ui.conn, user, competition_id)
+            progress = await jury_scoring.progress(ui.conn, user, competition_id)
             return await ui.render(
                 "organiser/overview.html",
                 status_code=exc.status_code,
@@ -326,11 +331,11 @@ class OrganiserPages(Controller):
         }
         if values.get("max_load", "").strip():
             data["max_load"] = values["max_load"].strip()
-        body, errors = forms.convert(jury_schemas.JurorInvite, data, ui.locale)
+        body, errors = forms.convert(invitation_schemas.JurorInvite, data, ui.locale)
         problems = forms.Problems(fields=errors)
         if body is not None:
             try:
-                await jury.invite(ui.conn, user, competition_id, body)
+                await jury_invitations.invite(ui.conn, user, competition_id, body)
             except AppError as exc:
                 problems = forms.from_error(exc, ui.locale)
             else:
@@ -358,7 +363,7 @@ class OrganiserPages(Controller):
                     problems=forms.Problems(message=ui._(NO_COMPANY_CHOSEN)),
                 )
         body, errors = forms.convert(
-            jury_schemas.DeclarationDecision, {"company_ids": sorted(set(chosen))}, ui.locale
+            conflict_schemas.DeclarationDecision, {"company_ids": sorted(set(chosen))}, ui.locale
         )
         problems = forms.Problems(fields=errors)
         status = 422
@@ -404,7 +409,7 @@ class OrganiserPages(Controller):
             "type": values.get("type", ""),
             "note": values.get("note", "").strip() or None,
         }
-        body, errors = forms.convert(jury_schemas.OrganiserConflict, data, ui.locale)
+        body, errors = forms.convert(conflict_schemas.OrganiserConflict, data, ui.locale)
         problems = forms.Problems(fields={"conflict_" + k: v for k, v in errors.items()})
         if body is not None:
             try:
@@ -424,7 +429,7 @@ class OrganiserPages(Controller):
         self, competition_id: FromPath[uuid.UUID], juror_id: FromPath[uuid.UUID], ui: UIDep
     ) -> Response[Any]:
         """A juror drops out; open assignments are freed for a new run."""
-        await jury.remove_juror(ui.conn, ui.user(), competition_id, juror_id)
+        await jury_invitations.remove_juror(ui.conn, ui.user(), competition_id, juror_id)
         return ui.redirect(f"/organisation/{competition_id}/jury", notice="juror_removed")
 
     @post("/organisation/{competition_id:uuid}/jury/erinnern")
@@ -432,7 +437,7 @@ class OrganiserPages(Controller):
         self, competition_id: FromPath[uuid.UUID], ui: UIDep, services: ServicesDep
     ) -> Response[Any]:
         """Remind jurors with open sheets (at most once a day each)."""
-        await jury.remind_jurors(ui.conn, ui.user(), competition_id, services.settings)
+        await jury_scoring.remind_jurors(ui.conn, ui.user(), competition_id, services.settings)
         return ui.redirect(f"/organisation/{competition_id}/jury", notice="reminders_sent")
 
     # Assignment --------------------------------------------------------------------------------
@@ -452,11 +457,11 @@ class OrganiserPages(Controller):
         data = {
             k: values[k].strip() for k in ("reviews_per_entry", "seed") if values.get(k, "").strip()
         }
-        body, errors = forms.convert(jury_schemas.RunCreate, data, ui.locale)
+        body, errors = forms.convert(run_schemas.RunCreate, data, ui.locale)
         problems = forms.Problems(fields=errors)
         if body is not None:
             try:
-                run_id = await jury.create_run(ui.conn, user, competition_id, body)
+                run_id = await jury_runs.create_run(ui.conn, user, competition_id, body)
             except AppError as exc:
                 problems = forms.from_error(exc, ui.locale)
             else:
@@ -480,7 +485,7 @@ class OrganiserPages(Controller):
     ) -> Response[Any]:
         """Deploy the proposal; each juror with new assignments gets one mail."""
         try:
-            await jury.deploy(ui.conn, ui.user(), competition_id, run_id)
+            await jury_runs.deploy(ui.conn, ui.user(), competition_id, run_id)
         except AppError as exc:
             return await _assignment_run_page(
                 ui,
@@ -744,7 +749,7 @@ def _phase_actions(ui: UI, phase: str) -> list[tuple[str, str, bool]]:
 
 
 def _entries_chart(
-    ui: UI, competition: competition_schemas.Competition, progress: competition_schemas.Progress
+    ui: UI, competition: competition_schemas.Competition, progress: scoring_schemas.Progress
 ) -> Any:
     names = {c.slug: c.name for c in competition.categories}
     return charts.stacked_bars(
@@ -768,7 +773,7 @@ def _entries_chart(
     )
 
 
-def _jury_chart(ui: UI, progress: competition_schemas.Progress) -> Any:
+def _jury_chart(ui: UI, progress: scoring_schemas.Progress) -> Any:
     return charts.stacked_bars(
         chart_id="chart-jury",
         title=ui._("Bewertungsfortschritt je Jurymitglied"),
@@ -801,7 +806,7 @@ async def _jury_page(
         "organiser/jury.html",
         status_code=status_code,
         competition=competition,
-        jurors=await jury.list_jurors(ui.conn, ui.user(), competition_id),
+        jurors=await jury_invitations.list_jurors(ui.conn, ui.user(), competition_id),
         open_declarations=await jury_conflicts.declarations(
             ui.conn, ui.user(), competition_id, ["unmatched", "pending"]
         ),
@@ -849,7 +854,7 @@ async def _assignment_run_page(
     message: str = "",
 ) -> Template:
     competition = await _organised(ui, competition_id)
-    run = await jury.get_run(ui.conn, ui.user(), competition_id, run_id)
+    run = await jury_runs.get_run(ui.conn, ui.user(), competition_id, run_id)
     by_juror: dict[str, list[str]] = {}
     for proposed in run.assignments or []:
         by_juror.setdefault(proposed.juror_name, []).append(proposed.entry_title)
@@ -892,7 +897,9 @@ async def _result_run_page(
     run = await results.get_run(ui.conn, ui.user(), competition_id, run_id)
     chosen = await results.winners(ui.conn, ui.user(), competition_id)
     titles = {r.entry_id: r.title for c in run.categories for r in c.ranking}
-    jurors = {j.id: j.name for j in await jury.list_jurors(ui.conn, ui.user(), competition_id)}
+    jurors = {
+        j.id: j.name for j in await jury_invitations.list_jurors(ui.conn, ui.user(), competition_id)
+    }
     excluded = [
         (titles.get(x.entry_id, str(x.entry_id)), jurors.get(x.juror_id, str(x.juror_id)), x)
         for x in run.excluded_sheets

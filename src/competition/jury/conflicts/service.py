@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import cast
 
 import asyncpg
@@ -29,19 +30,38 @@ from competition.competitions import service as competitions
 from competition.errors import Conflict, FieldError, Invalid, NotFound
 from competition.events import service as events
 from competition.events.queries import EventRow
-from competition.jury import name_matching, queries, schemas
-from competition.jury.queries import DeclarationRow
+from competition.jury import queries as jury_queries
+from competition.jury import service as jury
+from competition.jury.conflicts import matching, queries, schemas
+from competition.jury.conflicts.queries import DeclarationRow
 from competition.notifications.service import queue_email
 
 
-async def _companies(
+async def participating(
     conn: asyncpg.Connection, competition_id: uuid.UUID
-) -> list[name_matching.Company]:
+) -> list[matching.Company]:
+    """The companies with entries in the competition, as the matching knows them."""
     return [
-        name_matching.Company(str(i), name, site, domains)
-        for i, name, site, domains in await queries.participating_companies(
+        matching.Company(str(i), name, site, domains)
+        for i, name, site, domains in await jury_queries.participating_companies(
             conn, competition_id=competition_id
         )
+    ]
+
+
+def suggested(
+    juror_email: str, companies: Iterable[matching.Company]
+) -> list[schemas.SuggestedConflict]:
+    """Companies the juror's e-mail domain suggests a conflict with, each with its reason."""
+    return [
+        schemas.SuggestedConflict(
+            company_id=uuid.UUID(s.company_id),
+            company_name=s.company_name,
+            reason=f"E-Mail-Domain {s.domain} entspricht der Website {s.website}."
+            if s.by == "website"
+            else f"Mitglieder des Unternehmens nutzen die E-Mail-Domain {s.domain}.",
+        )
+        for s in matching.suggestions(juror_email, companies)
     ]
 
 
@@ -61,9 +81,7 @@ async def my_conflicts(
     conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
 ) -> schemas.MyConflictsOut:
     """The juror's declarations as they made them, and (unless blind) the organiser's records."""
-    from competition.jury.service import require_juror, suggestions
-
-    juror, competition = await require_juror(conn, principal, competition_id)
+    juror, competition = await jury.require_juror(conn, principal, competition_id)
     blind = competition.blind_judging
     declared = await queries.list_declarations(
         conn, competition_id=competition_id, juror_id=juror.id
@@ -87,30 +105,26 @@ async def my_conflicts(
         )
         for c in recorded
     ]
-    companies = (
-        None
-        if blind
-        else await queries.participating_companies(conn, competition_id=competition_id)
-    )
+    companies = None if blind else await participating(conn, competition_id)
     return schemas.MyConflictsOut(
         conflicts=out,
         confirmed_complete=juror.conflicts_confirmed_at is not None,
         companies=None
         if companies is None
-        else [schemas.CompanyChoice(id=i, name=n) for i, n, _, _ in companies],
-        suggested=None if companies is None else suggestions(juror.email, companies),
+        else [schemas.CompanyChoice(id=uuid.UUID(c.id), name=c.name) for c in companies],
+        suggested=None if companies is None else suggested(juror.email, companies),
     )
 
 
 def _key(company_id: uuid.UUID | None, text: str | None) -> str:
-    return str(company_id) if company_id else name_matching.normalise_name(text or "")
+    return str(company_id) if company_id else matching.normalise_name(text or "")
 
 
-def _matched(item: schemas.ConflictIn, companies: list[name_matching.Company]) -> list[uuid.UUID]:
+def _matched(item: schemas.ConflictIn, companies: list[matching.Company]) -> list[uuid.UUID]:
     """The companies a declaration names: the one chosen by id, or those its text matches."""
     if item.company_id is not None:
         return [item.company_id]
-    return [uuid.UUID(i) for i in name_matching.matching(item.company or "", companies)]
+    return [uuid.UUID(i) for i in matching.matching(item.company or "", companies)]
 
 
 async def put_my_conflicts(
@@ -119,10 +133,9 @@ async def put_my_conflicts(
     competition_id: uuid.UUID,
     data: schemas.MyConflicts,
 ) -> schemas.MyConflictsOut:
-    from competition.jury.service import require_juror
 
-    juror, competition = await require_juror(conn, principal, competition_id)
-    companies = await _companies(conn, competition_id)
+    juror, competition = await jury.require_juror(conn, principal, competition_id)
+    companies = await participating(conn, competition_id)
     known = {c.id for c in companies}
     problems: list[FieldError] = []
     for i, item in enumerate(data.conflicts):
@@ -247,7 +260,7 @@ async def record_conflict(
     data: schemas.OrganiserConflict,
 ) -> None:
     await competitions.require_organiser(conn, principal, competition_id)
-    juror = await queries.get_juror(conn, juror_id=data.juror_id)
+    juror = await jury_queries.get_juror(conn, juror_id=data.juror_id)
     company = await company_queries.get_company(conn, company_id=data.company_id)
     if juror is None or juror.competition_id != competition_id or company is None:
         raise NotFound("Jurymitglied oder Unternehmen nicht gefunden.")
@@ -305,7 +318,7 @@ async def declarations(
 ) -> list[schemas.DeclarationOut]:
     """Organisers: every declaration, with what it matched and candidates for the open ones."""
     await competitions.require_organiser(conn, principal, competition_id)
-    companies = await _companies(conn, competition_id)
+    companies = await participating(conn, competition_id)
     names = {c.id: c.name for c in companies}
     out = []
     for d in await queries.list_declarations(conn, competition_id=competition_id, statuses=status):
@@ -329,7 +342,7 @@ async def declarations(
                     schemas.CandidateOut(
                         company_id=uuid.UUID(c.company_id), name=c.name, score=c.score
                     )
-                    for c in name_matching.candidates(d.declared_as or "", companies)
+                    for c in matching.candidates(d.declared_as or "", companies)
                 ]
                 if open_ and d.declared_as
                 else [],
@@ -357,7 +370,7 @@ async def decide(
     if declaration.status not in ("unmatched", "pending"):
         raise Conflict("Über diese Angabe ist schon entschieden.", code="already_decided")
     linked = data.company_ids
-    known = {c.id for c in await _companies(conn, competition_id)}
+    known = {c.id for c in await participating(conn, competition_id)}
     unknown = [str(i) for i in linked if str(i) not in known]
     if unknown:
         raise Invalid(
@@ -407,9 +420,8 @@ async def recuse(
     assignment_id: uuid.UUID,
     data: schemas.Recusal,
 ) -> schemas.Recused:
-    from competition.jury.service import own_assignment
 
-    assignment = await own_assignment(conn, principal, assignment_id)
+    assignment = await jury.own_assignment(conn, principal, assignment_id)
     recused_at = await queries.recuse(conn, assignment_id=assignment.id, reason=data.reason)
     if recused_at is None:  # a second click: already withdrawn, nothing more to do
         raise NotFound("Zuteilung nicht gefunden.")
@@ -460,9 +472,7 @@ async def _tell_organisers(
 
 
 async def on_declared_late(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
-    if event.aggregate_id is None:
-        return
-    juror = await queries.get_juror(conn, juror_id=event.aggregate_id)
+    juror = await jury_queries.get_juror(conn, juror_id=event.subject)
     if juror is not None:
         await _tell_organisers(
             conn,
@@ -475,9 +485,7 @@ async def on_declared_late(conn: asyncpg.Connection, services: Services, event: 
 
 
 async def on_recused(conn: asyncpg.Connection, services: Services, event: EventRow) -> None:
-    if event.aggregate_id is None:
-        return
-    found = await queries.assignment_juror(conn, assignment_id=event.aggregate_id)
+    found = await queries.assignment_juror(conn, assignment_id=event.subject)
     if found is not None:
         competition_id, juror_name = found
         await _tell_organisers(

@@ -1,14 +1,19 @@
-"""Which company a juror means when they name it in free text (blind competitions).
+"""Which company a juror means: named in free text (declarations, blind competitions), or
+suggested by the juror's own e-mail domain (organisers' jury list, jurors' declaration form).
 
-Pure and I/O-free. A name matches a company when both are equal after normalisation: case,
-punctuation and spacing ignored, umlauts and their spellings (ä/ae, ß/ss) and accents folded,
-and German legal forms dropped (GmbH, AG, mbH, e. K., e. V., KG, OHG, UG (haftungsbeschränkt),
-SE, GbR, KGaA, & Co.), so "Erzgebirgische Energiesysteme" names "Erzgebirgische
-Energiesysteme GmbH". A web address or an e-mail address (or just its domain) names the company
-whose website, or one of whose members' e-mail addresses, has that domain.
+Pure and I/O-free, and free of wording. A name matches a company when both are equal after
+normalisation: case, punctuation and spacing ignored, umlauts and their spellings (ä/ae, ß/ss)
+and accents folded, and German legal forms dropped (GmbH, AG, mbH, e. K., e. V., KG, OHG, UG
+(haftungsbeschränkt), SE, GbR, KGaA, & Co.), so "Erzgebirgische Energiesysteme" names
+"Erzgebirgische Energiesysteme GmbH". A web address or an e-mail address (or just its domain)
+names the company whose website, or one of whose members' e-mail addresses, has that domain.
 
 Near misses are not matched; they are offered to organisers as candidates (ranked by the
 similarity of the normalised names, difflib's Ratcliff/Obershelp ratio), who decide.
+
+A suggestion is a company whose website's domain is the juror's e-mail domain (or a sub- or
+parent domain of it), or one of whose members mails from that domain; addresses at public mail
+providers say nothing about an employer and suggest nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -136,3 +142,67 @@ def candidates(text: str, companies: Iterable[Company], *, limit: int = 5) -> li
             found.append(Candidate(company.id, company.name, round(score, 3)))
     found.sort(key=lambda c: (-c.score, c.name))
     return found[:limit]
+
+
+# Addresses at these providers say nothing about an employer.
+PUBLIC_MAIL_DOMAINS: Final = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "web.de",
+        "gmx.de",
+        "gmx.net",
+        "t-online.de",
+        "outlook.com",
+        "outlook.de",
+        "hotmail.com",
+        "hotmail.de",
+        "yahoo.com",
+        "yahoo.de",
+        "icloud.com",
+        "me.com",
+        "posteo.de",
+        "mailbox.org",
+        "freenet.de",
+        "arcor.de",
+        "aol.com",
+        "mail.de",
+        "proton.me",
+        "protonmail.com",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    company_id: str
+    company_name: str
+    # "website": the company's web domain is (a sub- or parent domain of) the juror's e-mail
+    # domain; "members": members of the company mail from the juror's domain.
+    by: Literal["website", "members"]
+    domain: str  # the juror's e-mail domain
+    website: str | None  # the company's web domain, when that is what matched
+
+
+def website_domain(value: str | None) -> str | None:
+    """The host of a website as companies enter it (with or without scheme), without "www."."""
+    if not value:
+        return None
+    host = urlsplit(value if "://" in value else f"https://{value}").hostname or ""
+    host = host.lower().removeprefix("www.")
+    return host or None
+
+
+def suggestions(juror_email: str, companies: Iterable[Company]) -> list[Suggestion]:
+    """Companies whose web or e-mail domain is the juror's own e-mail domain."""
+    domain = juror_email.rsplit("@", 1)[-1].lower()
+    if domain in PUBLIC_MAIL_DOMAINS:
+        return []
+    found = []
+    for company in companies:
+        site = website_domain(company.website)
+        if site and (domain == site or domain.endswith("." + site) or site.endswith("." + domain)):
+            found.append(Suggestion(company.id, company.name, "website", domain, site))
+        elif domain in {d.lower() for d in company.member_domains}:
+            found.append(Suggestion(company.id, company.name, "members", domain, None))
+    return found

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.helpers import company_body, login
-from tests.jury.test_access import Jury, jury_with_one_assignment
+from tests.jury.scoring.test_access import Jury, jury_with_one_assignment
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from competition.jury.name_matching import (
+from competition.jury.conflicts.matching import (
     Candidate,
     Company,
     candidates,

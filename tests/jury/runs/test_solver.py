@@ -21,15 +21,22 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp  # type: ignore[import-untyped]
 
-from competition.jury.assignment import (
+from competition.jury.runs import wording
+from competition.jury.runs.solver import (
+    CapacityShort,
     Entry,
+    EntryOvercovered,
+    EntryShort,
     FeasibilityReport,
     InfeasibleError,
     Juror,
+    JurorOverMaxLoad,
+    KeptConflict,
     Problem,
     ShortEntry,
     Solution,
     Strategy,
+    Unassignable,
     check_feasibility,
     solve,
 )
@@ -509,13 +516,13 @@ def test_check_feasibility_demand_exceeds_capacity() -> None:
         kept_conflicts=(),
         entries_overcovered=(),
         jurors_over_max_load=(),
-        messages=(
-            "Bedarf 20 Gutachten, Kapazität 10.",
-            "Die Kapazität der Jury reicht nicht: es fehlen 10 Gutachten.",
-            "Nur 10 von 20 Gutachten lassen sich unter Interessenkonflikten und Höchstlasten "
-            "zuordnen.",
-        ),
+        findings=(CapacityShort(missing=10), Unassignable(assignable=10, needed=20)),
     )
+    assert wording.messages(report) == [
+        "Bedarf 20 Gutachten, Kapazität 10.",
+        "Die Kapazität der Jury reicht nicht: es fehlen 10 Gutachten.",
+        "Nur 10 von 20 Gutachten lassen sich unter Interessenkonflikten und Höchstlasten zuordnen.",
+    ]
     with pytest.raises(InfeasibleError) as raised:
         solve(problem)
     assert raised.value.report == report
@@ -532,11 +539,15 @@ def test_check_feasibility_entry_with_too_few_eligible_jurors() -> None:
     assert report.feasible is False
     assert report.entries_short == (ShortEntry("e1", 1, 2),)
     assert report.assignable == 3
-    assert report.messages == (
+    assert report.findings == (
+        EntryShort(entry_id="e1", eligible_jurors=1, needed=2),
+        Unassignable(assignable=3, needed=4),
+    )
+    assert wording.messages(report) == [
         "Bedarf 4 Gutachten, Kapazität 6; 3 Jurymitglieder ohne Höchstlast.",
         "Einreichung e1: 1 zulässiges Jurymitglied, benötigt 2.",
         "Nur 3 von 4 Gutachten lassen sich unter Interessenkonflikten und Höchstlasten zuordnen.",
-    )
+    ]
 
 
 def test_check_feasibility_joint_shortage_found_by_flow() -> None:
@@ -551,10 +562,11 @@ def test_check_feasibility_joint_shortage_found_by_flow() -> None:
     assert report.feasible is False
     assert report.entries_short == ()
     assert report.assignable == 1
-    assert report.messages == (
+    assert report.findings == (Unassignable(assignable=1, needed=2),)
+    assert wording.messages(report) == [
         "Bedarf 2 Gutachten, Kapazität 3; 1 Jurymitglied ohne Höchstlast.",
         "Nur 1 von 2 Gutachten lässt sich unter Interessenkonflikten und Höchstlasten zuordnen.",
-    )
+    ]
     with pytest.raises(InfeasibleError) as raised:
         solve(problem, strategy="sparse")
     assert raised.value.report == report
@@ -573,12 +585,17 @@ def test_check_feasibility_inconsistent_kept_pairs() -> None:
     assert report.kept_conflicts == (("j2", "e1"),)
     assert report.entries_overcovered == ("e1",)
     assert report.jurors_over_max_load == ("j1",)
-    assert report.messages == (
+    assert report.findings == (
+        KeptConflict(juror_id="j2", entry_id="e1"),
+        EntryOvercovered(entry_id="e1", reviews=2, needed=1),
+        JurorOverMaxLoad(juror_id="j1", assignments=2, max_load=1),
+    )
+    assert wording.messages(report) == [
         "Bedarf 2 Gutachten, Kapazität 5; 2 Jurymitglieder ohne Höchstlast.",
         "Bestehende Zuordnung j2 → e1 verletzt einen Interessenkonflikt.",
         "Einreichung e1 hat bereits 2 Gutachten, vorgesehen sind 1.",
         "Jurymitglied j1 hat bereits 2 Zuordnungen, Höchstlast 1.",
-    )
+    ]
 
 
 def test_check_feasibility_feasible_reports_demand_and_capacity() -> None:
@@ -590,7 +607,10 @@ def test_check_feasibility_feasible_reports_demand_and_capacity() -> None:
     assert report.demand == 3
     assert report.capacity == 5
     assert report.assignable == 3
-    assert report.messages == ("Bedarf 3 Gutachten, Kapazität 5; 1 Jurymitglied ohne Höchstlast.",)
+    assert report.findings == ()
+    assert wording.messages(report) == [
+        "Bedarf 3 Gutachten, Kapazität 5; 1 Jurymitglied ohne Höchstlast."
+    ]
 
 
 def test_solve_rejects_unknown_kept_juror() -> None:
