@@ -10,9 +10,9 @@ import asyncpg
 import httpx
 import pytest
 
+from competition.accounts import privacy_notice as notice
 from competition.config import Settings
 from competition.db import transaction
-from competition.accounts import privacy_notice as notice
 from competition.privacy import service as privacy
 from tests.helpers import (
     PASSWORD,
