@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from competition import ratelimit
 from competition.accounts import queries, schemas, security, service, sessions
 from competition.auth import ORGANISE, Conn, PrincipalDep, ServicesDep, User
-from competition.errors import FieldError, Forbidden, Invalid, NotFound, Unauthorized
+from competition.errors import Forbidden, Invalid, NotFound, Unauthorized, problem
 
 
 def _cookies(services: ServicesDep, session_id: str, csrf: str) -> list[Cookie]:
@@ -50,8 +50,8 @@ class AuthController(Controller):
         )
         if not data.accept_privacy:
             raise Invalid(
-                "Ohne Zustimmung zur Datenschutzerklärung können wir kein Konto anlegen.",
-                fields=[FieldError("accept_privacy", "Bitte der Datenschutzerklärung zustimmen.")],
+                "account.privacy_not_accepted",
+                fields=[problem("accept_privacy", "account.accept_privacy")],
             )
         account_id, email = await service.register(
             conn, email=data.email, password=data.password, name=data.name, locale=data.locale
@@ -180,7 +180,7 @@ class MeController(Controller):
         """The signed-in account with its roles."""
         account = await queries.get_account(conn, account_id=user.account_id)
         if account is None:
-            raise NotFound("Konto nicht gefunden.")
+            raise NotFound("account.not_found")
         return schemas.Me(
             id=account.id,
             email=account.email,
@@ -197,7 +197,7 @@ class MeController(Controller):
             conn, account_id=user.account_id, name=data.name, locale=data.locale
         )
         if account is None:
-            raise NotFound("Konto nicht gefunden.")
+            raise NotFound("account.not_found")
         return schemas.Me(
             id=account.id,
             email=account.email,
@@ -216,14 +216,14 @@ class MeController(Controller):
         scopes = set(data.scopes)
         if not scopes <= user.scopes:
             raise Forbidden(
-                "Ein Token kann keine Geltungsbereiche vergeben, die es selbst nicht hat: "
-                + ", ".join(sorted(scopes - user.scopes)),
+                "account.token_scopes_exceeded",
                 code="insufficient_scope",
+                scopes=", ".join(sorted(scopes - user.scopes)),
             )
         if ORGANISE in scopes and not user.is_organiser:
             raise Invalid(
-                "Nur Organisatorinnen und Organisatoren erhalten den Geltungsbereich „organise“.",
-                fields=[FieldError("scopes", "„organise“ ist Organisatoren vorbehalten.")],
+                "account.organise_scope_organisers_only",
+                fields=[problem("scopes", "account.organise_scope_reserved")],
             )
         token, token_hash = security.new_api_token()
         row = await queries.insert_token(
@@ -235,9 +235,7 @@ class MeController(Controller):
             password_changed_at=user.password_changed_at,
         )
         if row is None:
-            raise Unauthorized(
-                "Das Passwort wurde geändert; bitte melden Sie sich neu an.", code="stale_login"
-            )
+            raise Unauthorized("account.stale_login", code="stale_login")
         return schemas.TokenCreated(
             id=row.id, name=row.name, scopes=row.scopes, token=token, created_at=row.created_at
         )
@@ -261,4 +259,4 @@ class MeController(Controller):
     async def revoke_token(self, token_id: uuid.UUID, user: User, conn: Conn) -> None:
         """Revoke one of the caller's API tokens."""
         if not await queries.revoke_token(conn, account_id=user.account_id, token_id=token_id):
-            raise NotFound("Token nicht gefunden.")
+            raise NotFound("account.token_not_found")

@@ -25,7 +25,7 @@ from competition.accounts import privacy_notice, queries, security, sessions
 from competition.accounts.queries import AccountRow
 from competition.auth import Services
 from competition.config import Settings
-from competition.errors import AppError, FieldError, Forbidden, Invalid, Unauthorized
+from competition.errors import AppError, Forbidden, Invalid, Unauthorized, problem
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.localization import format_datetime
@@ -75,13 +75,13 @@ async def register(
 async def verify_email(conn: asyncpg.Connection, settings: Settings, *, token: str) -> AccountRow:
     payload = security.unsign(settings, "verify-email", token, max_age=security.VERIFY_MAX_AGE)
     if payload is None:
-        raise InvalidToken("Der Bestätigungslink ist ungültig oder abgelaufen.")
+        raise InvalidToken("account.verify_link_invalid")
     account_id = uuid.UUID(str(payload.get("a")))
     if not await queries.mark_verified(conn, account_id=account_id, email=str(payload.get("e"))):
-        raise InvalidToken("Der Bestätigungslink ist ungültig oder abgelaufen.")
+        raise InvalidToken("account.verify_link_invalid")
     account = await queries.get_account(conn, account_id=account_id)
     if account is None:
-        raise InvalidToken("Der Bestätigungslink ist ungültig oder abgelaufen.")
+        raise InvalidToken("account.verify_link_invalid")
     # Companies that invited this address wait for its answer ("Mein Bereich"): verifying an
     # address is no consent to join anything.
     return account
@@ -145,12 +145,9 @@ async def authenticate(conn: asyncpg.Connection, *, email: str, password: str) -
     account = await queries.get_account_by_email(conn, email=normalise_email(email))
     ok = await security.verify_password(account.password_hash if account else None, password)
     if account is None or not ok:
-        raise Unauthorized("E-Mail-Adresse oder Passwort ist falsch.", code="invalid_credentials")
+        raise Unauthorized("account.login_failed", code="invalid_credentials")
     if account.email_verified_at is None:
-        raise Forbidden(
-            "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse über den Link in unserer E-Mail.",
-            code="email_not_verified",
-        )
+        raise Forbidden("account.email_not_verified", code="email_not_verified")
     return account
 
 
@@ -168,7 +165,7 @@ async def open_session(
         await sessions.delete(redis, replacing)
     account = await queries.get_account(conn, account_id=account_id)
     if account is None:
-        raise Unauthorized("Bitte melden Sie sich an.")
+        raise Unauthorized()
     return await sessions.create(
         redis,
         account_id=account.id,
@@ -216,20 +213,20 @@ async def change_password(
     current password is throttled like a login: a stolen session is no guessing machine."""
     account = await queries.get_account(conn, account_id=account_id)
     if account is None:
-        raise Unauthorized("Bitte melden Sie sich an.")
+        raise Unauthorized()
     throttle = ratelimit.LoginThrottle(redis, settings, email=account.email, client=client)
     await throttle.check()
     if not await security.verify_password(account.password_hash, current_password):
         await throttle.failed()
         raise Invalid(
-            "Das bisherige Passwort stimmt nicht.",
+            "account.current_password_wrong",
             code="invalid_credentials",
-            fields=[FieldError("current_password", "Das bisherige Passwort stimmt nicht.")],
+            fields=[problem("current_password", "account.current_password_wrong")],
         )
     await replace_password(conn, redis, account_id=account_id, password=new_password)
     changed = await queries.get_account(conn, account_id=account_id)
     if changed is None:  # deleted in the meantime
-        raise Unauthorized("Bitte melden Sie sich an.")
+        raise Unauthorized()
     return changed
 
 
@@ -293,8 +290,8 @@ async def _claim_for_invitation(
     if account is None:
         if password is None:
             raise Invalid(
-                "Bitte ein Passwort wählen: für diese Adresse gibt es noch kein Konto.",
-                fields=[FieldError("password", "Pflichtfeld für neue Konten (mind. 10 Zeichen).")],
+                "account.password_needed",
+                fields=[problem("password", "account.password_required_new")],
             )
         created = await queries.insert_account(
             conn,
@@ -307,28 +304,26 @@ async def _claim_for_invitation(
         )
         if created is None:  # registered in this very moment: treat it as existing next time
             raise Invalid(
-                "Für diese Adresse wurde eben ein Konto angelegt. Bitte versuchen Sie es erneut.",
+                "account.created_meanwhile",
                 code="account_exists",
-                fields=[FieldError("password", "Bitte erneut absenden.")],
+                fields=[problem("password", "account.send_again")],
             )
         return InvitationAccount(account=created, created=True, password_set=True)
     if signed_in_as == account.id and account.email_verified_at is not None:
         return InvitationAccount(account=account, created=False, password_set=False)
     if password is None:
         raise Invalid(
-            "Für diese Adresse gibt es bereits ein Konto. Bitte geben Sie dessen Passwort ein "
-            "oder vergeben Sie ein neues.",
+            "account.exists",
             code="account_exists",
-            fields=[FieldError("password", "Passwort des bestehenden Kontos oder ein neues.")],
+            fields=[problem("password", "account.existing_or_new_password")],
         )
     unverified = account.email_verified_at is None
     if not unverified and not set_new_password:
         if not await security.verify_password(account.password_hash, password):
             raise Invalid(
-                "Das Passwort passt nicht zum bestehenden Konto dieser Adresse. Geben Sie dessen "
-                "Passwort ein oder vergeben Sie ein neues (das meldet alle anderen Sitzungen ab).",
+                "account.existing_password_wrong",
                 code="invalid_credentials",
-                fields=[FieldError("password", "Passwort des bestehenden Kontos oder ein neues.")],
+                fields=[problem("password", "account.existing_or_new_password")],
             )
         return InvitationAccount(account=account, created=False, password_set=False)
     await replace_password(
@@ -336,7 +331,7 @@ async def _claim_for_invitation(
     )
     now = await queries.get_account(conn, account_id=account.id)
     if now is None:
-        raise Unauthorized("Bitte melden Sie sich an.")
+        raise Unauthorized()
     return InvitationAccount(account=now, created=False, password_set=True, taken_over=unverified)
 
 
@@ -344,7 +339,7 @@ async def confirm_password_reset(
     conn: asyncpg.Connection, redis: Redis, settings: Settings, *, token: str, password: str
 ) -> AccountRow:
     payload = security.unsign(settings, "password-reset", token, max_age=security.RESET_MAX_AGE)
-    invalid = InvalidToken("Der Link zum Zurücksetzen ist ungültig, abgelaufen oder verbraucht.")
+    invalid = InvalidToken("account.reset_link_invalid")
     if payload is None:
         raise invalid
     account = await queries.get_account(conn, account_id=uuid.UUID(str(payload.get("a"))))

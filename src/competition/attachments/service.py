@@ -21,7 +21,6 @@ written again with it). Rejected and deleted files therefore count for up to `UP
 
 from __future__ import annotations
 
-import math
 import re
 import tempfile
 import unicodedata
@@ -41,10 +40,9 @@ from competition.entries import queries as entry_queries
 from competition.entries import service as entries
 from competition.entries.queries import EntryRow
 from competition.entries.schemas import LEFT_COMPETITION
-from competition.errors import Conflict, FieldError, Invalid, NotFound
+from competition.errors import Conflict, Invalid, NotFound, Problem, problem
 from competition.events import service as events
 from competition.events.queries import EventRow
-from competition.localization import format_datetime
 from competition.storage.s3 import Storage
 from competition.text import without_bidi_controls
 from competition.vocabulary import AttachmentStatus
@@ -63,25 +61,43 @@ def clean_filename(name: str) -> str:
     return _CONTROL.sub("", without_bidi_controls(base)).strip().lstrip(".") or "datei"
 
 
-def _human(size: int) -> str:
-    return f"{size / 1024**2:.1f} MB".replace(".", ",")
+# Both limits say why the quota is smaller than the files shown, when rejected and deleted files
+# still count: how many, their size, and from when the first one is released.
 
 
-def held_note(usage: queries.Usage) -> str:
-    """Why the quota is smaller than the files shown: rejected and deleted files still count."""
-    if not usage.held_count or usage.released_at is None:
-        return ""
-    when = format_datetime(usage.released_at, "de")
-    held = usage.held_bytes
-    size = f"{math.ceil(held / 1024)} KB" if held < 1024**2 else _human(held)
-    if usage.held_count == 1:
-        return (
-            f" Darin zählt 1 abgelehnte oder gelöschte Datei ({size}) mit, bis sie aus dem "
-            f"Speicher entfernt ist (ab {when})."
+def _too_many(usage: queries.Usage, limit: int) -> Problem:
+    held, size, since = usage.held_count, usage.held_bytes, usage.released_at
+    if not held or since is None:
+        return problem("entry", "attachment.too_many", max=limit)
+    if held == 1:
+        return problem("entry", "attachment.too_many_one_held", max=limit, size=size, since=since)
+    return problem(
+        "entry", "attachment.too_many_held", max=limit, held=held, size=size, since=since
+    )
+
+
+def _over_quota(usage: queries.Usage, limit: int) -> Problem:
+    held, size, since = usage.held_count, usage.held_bytes, usage.released_at
+    free = max(limit - usage.bytes, 0)
+    if not held or since is None:
+        return problem("size_bytes", "attachment.quota_exceeded", max=limit, free=free)
+    if held == 1:
+        return problem(
+            "size_bytes",
+            "attachment.quota_exceeded_one_held",
+            max=limit,
+            free=free,
+            size=size,
+            since=since,
         )
-    return (
-        f" Darin zählen {usage.held_count} abgelehnte oder gelöschte Dateien ({size}) mit, bis "
-        f"sie aus dem Speicher entfernt sind (die erste ab {when})."
+    return problem(
+        "size_bytes",
+        "attachment.quota_exceeded_held",
+        max=limit,
+        free=free,
+        held=held,
+        size=size,
+        since=since,
     )
 
 
@@ -97,7 +113,7 @@ async def access(
     (assigned, active, declaration confirmed, no conflict; verified files only)."""
     attachment = await queries.get_attachment(conn, attachment_id=attachment_id)
     if attachment is None or attachment.status in ("deleted", "expired"):
-        raise NotFound("Anhang nicht gefunden.")
+        raise NotFound("attachment.not_found")
     try:
         entry, role = await entries.access(conn, principal, attachment.entry_id)
     except NotFound:
@@ -108,10 +124,10 @@ async def access(
             phases=sorted(JURY_PHASES),
             left_statuses=sorted(LEFT_COMPETITION),
         ):
-            raise NotFound("Anhang nicht gefunden.") from None
+            raise NotFound("attachment.not_found") from None
         found = await entry_queries.get_entry(conn, entry_id=attachment.entry_id)
         if found is None:
-            raise NotFound("Anhang nicht gefunden.") from None
+            raise NotFound("attachment.not_found") from None
         entry, role = found, "juror"
     return attachment, entry, role
 
@@ -130,7 +146,7 @@ async def shown_name(conn: asyncpg.Connection, attachment: AttachmentRow, role: 
         return attachment.filename
     entry = await entry_queries.get_entry(conn, entry_id=attachment.entry_id)
     if entry is None:
-        raise NotFound("Anhang nicht gefunden.")
+        raise NotFound("attachment.not_found")
     competition = await competition_queries.get_competition(
         conn, competition_id=entry.competition_id
     )
@@ -153,49 +169,25 @@ async def create(
 ) -> schemas.AttachmentCreated:
     entry = await entries.require_member_entry(conn, principal, entry_id)
     if not entries.editable(entry):
-        raise Conflict(
-            "Der Beitrag kann nicht mehr geändert werden (Einsendeschluss oder Status).",
-            code="not_editable",
-        )
+        raise Conflict("entry.not_editable_deadline_or_status", code="not_editable")
     competition, _ = await competitions.visible(conn, principal, entry.competition_id)
     content_type = data.content_type.split(";", 1)[0].strip().lower()
     problems = []
     if content_type not in sniff.ALLOWED:
-        problems.append(
-            FieldError(
-                "content_type",
-                "Erlaubt sind PDF, PNG, JPEG, MP4 und Office-Dateien (Word, Excel, PowerPoint, "
-                "OpenDocument).",
-            )
-        )
+        problems.append(problem("content_type", "attachment.type_not_allowed"))
     if data.size_bytes > competition.max_file_bytes:
         problems.append(
-            FieldError(
-                "size_bytes",
-                f"Höchstens {_human(competition.max_file_bytes)} je Datei.",
-            )
+            problem("size_bytes", "attachment.file_too_large", max=competition.max_file_bytes)
         )
     usage = await queries.usage(
         conn, entry_id=entry_id, removal_grace_seconds=REMOVAL_GRACE_SECONDS
     )
     if usage.count >= competition.max_attachments:
-        problems.append(
-            FieldError(
-                "entry",
-                f"Höchstens {competition.max_attachments} Anhänge je Beitrag." + held_note(usage),
-            )
-        )
+        problems.append(_too_many(usage, competition.max_attachments))
     elif usage.bytes + data.size_bytes > competition.max_entry_bytes:
-        problems.append(
-            FieldError(
-                "size_bytes",
-                f"Alle Anhänge eines Beitrags zusammen höchstens "
-                f"{_human(competition.max_entry_bytes)}; frei: "
-                f"{_human(max(competition.max_entry_bytes - usage.bytes, 0))}." + held_note(usage),
-            )
-        )
+        problems.append(_over_quota(usage, competition.max_entry_bytes))
     if problems:
-        raise Invalid("Dieser Anhang ist nicht zulässig.", fields=problems)
+        raise Invalid("attachment.not_allowed", fields=problems)
 
     attachment_id = uuid.uuid4()
     key = f"attachments/{entry_id}/{attachment_id}"
@@ -243,20 +235,17 @@ async def complete(
 ) -> AttachmentStatus:
     _attachment, entry, role = await access(conn, principal, attachment_id)
     if role != "member":
-        raise NotFound("Anhang nicht gefunden.")
+        raise NotFound("attachment.not_found")
     locked = await queries.get_attachment(conn, attachment_id=attachment_id, for_update=True)
     if locked is None:
-        raise NotFound("Anhang nicht gefunden.")
+        raise NotFound("attachment.not_found")
     if locked.status != "pending":
         return locked.status  # completing twice changes nothing
     if not entries.editable(entry):
-        raise Conflict("Der Beitrag kann nicht mehr geändert werden.", code="not_editable")
+        raise Conflict("entry.not_editable", code="not_editable")
     info = await storage.head(key=locked.object_key)
     if info is None:
-        raise Conflict(
-            "Die Datei ist noch nicht im Speicher angekommen. Bitte zuerst hochladen.",
-            code="upload_missing",
-        )
+        raise Conflict("attachment.upload_missing", code="upload_missing")
     reason = None
     if info.size != locked.size_bytes:
         reason = f"Größe {info.size} Bytes statt angekündigter {locked.size_bytes} Bytes."
@@ -289,13 +278,10 @@ async def download(
     filename = await shown_name(conn, attachment, role)
     if attachment.status not in readable:
         raise Conflict(
-            "Der Anhang ist noch nicht verfügbar (Status: " + attachment.status + ").",
-            code="not_available",
+            "attachment.not_available_yet", code="not_available", status=attachment.status
         )
     if attachment.object_removed_at is not None:
-        raise Conflict(
-            "Die abgelehnte Datei ist aus dem Speicher entfernt worden.", code="not_available"
-        )
+        raise Conflict("attachment.removed", code="not_available")
     link = await storage.presign_get(
         key=attachment.served_key, filename=filename, expires_in=DOWNLOAD_SECONDS
     )
@@ -305,9 +291,9 @@ async def download(
 async def delete(conn: asyncpg.Connection, principal: Principal, attachment_id: uuid.UUID) -> None:
     _attachment, entry, role = await access(conn, principal, attachment_id)
     if role != "member":
-        raise NotFound("Anhang nicht gefunden.")
+        raise NotFound("attachment.not_found")
     if not entries.editable(entry):
-        raise Conflict("Der Beitrag kann nicht mehr geändert werden.", code="not_editable")
+        raise Conflict("entry.not_editable", code="not_editable")
     await queries.mark_deleted(conn, attachment_id=attachment_id)
     await audit.record(
         conn,

@@ -29,7 +29,7 @@ class CompanyController(Controller):
         await service.require_member(conn, user, company_id)
         company = await queries.get_company(conn, company_id=company_id)
         if company is None:
-            raise NotFound("Unternehmen nicht gefunden.")
+            raise NotFound("company.not_found")
         return await service.to_response(conn, company)
 
     @patch("/{company_id:uuid}")

@@ -49,9 +49,9 @@ async def require_member(
 ) -> str:
     role = await queries.member_role(conn, company_id=company_id, account_id=principal.account_id)
     if role is None:
-        raise NotFound("Unternehmen nicht gefunden.")
+        raise NotFound("company.not_found")
     if owner and role != "owner":
-        raise Forbidden("Nur die Inhaberin oder der Inhaber des Unternehmensprofils darf das.")
+        raise Forbidden("company.owner_only")
     return role
 
 
@@ -86,15 +86,13 @@ async def update(
     await require_member(conn, principal, company_id)
     current = await queries.get_company(conn, company_id=company_id, for_update=True)
     if current is None:
-        raise NotFound("Unternehmen nicht gefunden.")
+        raise NotFound("company.not_found")
     if if_match is not None and if_match != current.version:
-        raise PreconditionFailed(
-            "Das Profil wurde inzwischen geändert. Bitte neu laden.", code="version_conflict"
-        )
+        raise PreconditionFailed("company.changed_meanwhile", code="version_conflict")
     changes = {f: getattr(data, f) for f in data.__struct_fields__ if getattr(data, f) is not None}
     company = await queries.update_company(conn, company_id=company_id, changes=changes)
     if company is None:
-        raise NotFound("Unternehmen nicht gefunden.")
+        raise NotFound("company.not_found")
     await audit.record(
         conn,
         actor_id=principal.account_id,
@@ -162,7 +160,7 @@ def _addressed_to(principal: Principal, invitation: InvitationRow | None) -> Inv
         or not principal.email_verified
         or invitation.email != principal.email.lower()
     ):
-        raise NotFound("Einladung nicht gefunden.")
+        raise NotFound("company.invitation_not_found")
     return invitation
 
 
@@ -201,7 +199,7 @@ async def answer_invitation(
     )
     company = await queries.get_company(conn, company_id=invitation.company_id)
     if company is None:
-        raise NotFound("Einladung nicht gefunden.")
+        raise NotFound("company.invitation_not_found")
     role = await queries.member_role(conn, company_id=company.id, account_id=principal.account_id)
     if accept and invitation.accepted_at is not None and role is not None:
         return company  # a second click on the same button
@@ -211,10 +209,7 @@ async def answer_invitation(
         or invitation.declined_at is not None
         or _expired(invitation, now)
     ):
-        raise Conflict(
-            "Diese Einladung ist nicht mehr offen. Bitten Sie um eine neue.",
-            code="invitation_closed",
-        )
+        raise Conflict("company.invitation_closed", code="invitation_closed")
     await queries.close_invitation(conn, invitation_id=invitation.id, accepted=accept)
     if accept and role is None:
         await queries.add_member(
@@ -254,7 +249,7 @@ async def invitation_from_link(
 ) -> schemas.CompanyInvitation:
     """The open invitation a mail's link names, for the signed-in person it is addressed to."""
     payload = security.unsign(settings, _LINK_PURPOSE, token, max_age=INVITATION_DAYS * 24 * 3600)
-    invalid = InvalidInvitationLink("Der Einladungslink ist ungültig, abgelaufen oder erledigt.")
+    invalid = InvalidInvitationLink("company.invitation_link_invalid")
     try:
         invitation_id = uuid.UUID(str((payload or {}).get("i")))
     except ValueError:
@@ -265,11 +260,7 @@ async def invitation_from_link(
     ):
         raise invalid
     if invitation.email != principal.email.lower() or not principal.email_verified:
-        raise Forbidden(
-            "Diese Einladung gilt für eine andere E-Mail-Adresse. Bitte melden Sie sich mit "
-            "der eingeladenen Adresse an.",
-            code="invitation_for_other_address",
-        )
+        raise Forbidden("company.invitation_for_other_address", code="invitation_for_other_address")
     for item in await my_invitations(conn, principal):
         if item.id == invitation.id:
             return item

@@ -39,11 +39,17 @@ def name(key: str) -> str:
     return NAMES.get(key, key.replace("-", " ").title())
 
 
+def area(eligible: list[str]) -> str:
+    """The eligible area as people read it: its districts' names."""
+    return ", ".join(name(d) for d in eligible)
+
+
 def eligibility(district: str, eligible: list[str], locale: str = "de") -> tuple[bool, str]:
-    """The verdict and its reason, stored with the entry."""
+    """The verdict and its reason, stored with the entry (a refusal words it from the catalog:
+    `entry.ineligible`)."""
     if district in eligible:
         return True, f"Sitz in {name(district)}: teilnahmeberechtigt."
-    area = ", ".join(name(d) for d in eligible)
     return False, (
-        f"Der Unternehmenssitz ({name(district)}) liegt nicht im Teilnahmegebiet ({area})."
+        f"Der Unternehmenssitz ({name(district)}) liegt nicht im Teilnahmegebiet "
+        f"({area(eligible)})."
     )

@@ -19,11 +19,12 @@ from competition.competitions import defaults, phases, queries, rules, schemas
 from competition.competitions.queries import CompetitionRow
 from competition.errors import (
     Conflict,
-    FieldError,
     Forbidden,
     Invalid,
     NotFound,
     PreconditionFailed,
+    Problem,
+    problem,
 )
 from competition.events import service as events
 from competition.localization import BERLIN
@@ -46,12 +47,12 @@ DATE_YEARS: Final = range(2000, 2200)
 
 def _within_years(**moments: datetime | None) -> None:
     outside = [
-        FieldError(name, "Bitte ein Datum zwischen 2000 und 2199 angeben.")
+        problem(name, "competition.date_out_of_range")
         for name, moment in moments.items()
         if moment is not None and moment.year not in DATE_YEARS
     ]
     if outside:
-        raise Invalid("Die Eingaben sind ungültig.", fields=outside)
+        raise Invalid(fields=outside)
 
 
 def berlin(moment: datetime) -> datetime:
@@ -88,12 +89,12 @@ async def _with_organiser(
     else:
         row = await queries.get_competition_by_slug(conn, slug=str(id_or_slug))
     if row is None:
-        raise NotFound("Wettbewerb nicht gefunden.")
+        raise NotFound("competition.not_found")
     organiser = principal is not None and await queries.is_organiser(
         conn, competition_id=row.id, account_id=principal.account_id
     )
     if row.phase == "draft" and not organiser:
-        raise NotFound("Wettbewerb nicht gefunden.")
+        raise NotFound("competition.not_found")
     return row, organiser
 
 
@@ -102,7 +103,7 @@ async def require_organiser(
 ) -> CompetitionRow:
     row, organiser = await _with_organiser(conn, principal, competition_id)
     if not organiser:
-        raise Forbidden("Nur die Organisation dieses Wettbewerbs darf das.")
+        raise Forbidden("competition.organisers_only")
     if not principal.organiser_powers:
         raise missing_organise_scope()
     return row
@@ -113,11 +114,9 @@ def _title(title: schemas.LocalizedName) -> dict[str, str]:
     (`competition.text`), trimmed."""
     given = {"de": title.de, "en": title.en}
     cleaned = {lang: without_bidi_controls(value).strip() for lang, value in given.items()}
-    empty = [
-        FieldError(f"title.{lang}", "Bitte ausfüllen.") for lang, v in cleaned.items() if not v
-    ]
+    empty = [problem(f"title.{lang}", "field.required") for lang, v in cleaned.items() if not v]
     if empty:
-        raise Invalid("Die Eingaben sind ungültig.", fields=empty)
+        raise Invalid(fields=empty)
     return cleaned
 
 
@@ -135,58 +134,45 @@ def _validate_structure(
 ) -> None:
     """Every rule the aggregation relies on, checked when the competition declares it: a chain
     or a criterion a result run could not apply is refused here, not when the run starts."""
-    problems: list[FieldError] = []
+    problems: list[Problem] = []
     if opens is not None and closes is not None and closes <= opens:
-        problems.append(
-            FieldError("submission_closes_at", "Der Einsendeschluss muss nach dem Start liegen.")
-        )
+        problems.append(problem("submission_closes_at", "competition.closes_before_opens"))
     if categories is not None and len({c.slug for c in categories}) != len(categories):
-        problems.append(FieldError("categories", "Jede Kategorie braucht einen eigenen Slug."))
+        problems.append(problem("categories", "competition.category_slug_repeated"))
     if criteria is not None:
         if len({c.key for c in criteria}) != len(criteria):
-            problems.append(
-                FieldError("criteria", "Jedes Kriterium braucht einen eigenen Schlüssel.")
-            )
+            problems.append(problem("criteria", "competition.criterion_key_repeated"))
         for i, c in enumerate(criteria):
             if c.max <= c.min:
-                problems.append(FieldError(f"criteria[{i}].max", "max muss größer als min sein."))
+                problems.append(problem(f"criteria[{i}].max", "competition.max_not_above_min"))
         criterion_keys = {c.key for c in criteria}
     if tie_break is not None:
         problems += _tie_break_errors(tie_break, criterion_keys, sent=tie_break_sent)
     if max_file is not None and max_entry is not None and max_entry < max_file:
-        problems.append(
-            FieldError(
-                "max_entry_bytes", "Die Grenze je Beitrag muss mindestens die je Datei sein."
-            )
-        )
+        problems.append(problem("max_entry_bytes", "competition.entry_limit_below_file_limit"))
     if problems:
-        raise Invalid("Die Eingaben sind ungültig.", fields=problems)
+        raise Invalid(fields=problems)
 
 
-_TIE_BREAK_MESSAGES: Final[dict[rules.ProblemKind, str]] = {
-    "unknown_rule": "Unbekannte Regel „{rule}“.",
-    "unknown_criterion": "Unbekanntes Kriterium in „{rule}“.",
-    "repeated": "„{rule}“ steht schon weiter vorn; jede Regel darf nur einmal vorkommen.",
-}
+def _tie_break_problem(found: rules.TieBreakProblem) -> Problem:
+    field, rule = f"tie_break[{found.index}]", found.rule
+    if found.kind == "unknown_rule":
+        return problem(field, "competition.tie_break_unknown_rule", rule=rule)
+    if found.kind == "unknown_criterion":
+        return problem(field, "competition.tie_break_unknown_criterion", rule=rule)
+    return problem(field, "competition.tie_break_repeated", rule=rule)
 
 
 def _tie_break_errors(
     tie_break: list[str], criterion_keys: set[str], *, sent: bool
-) -> list[FieldError]:
+) -> list[Problem]:
     """The chain's problems at their positions; a stored chain that new criteria would break
     (`sent` false) is named as a whole, since the caller did not send it."""
     found = rules.tie_break_problems(tie_break, criterion_keys)
     if sent:
-        return [
-            FieldError(f"tie_break[{p.index}]", _TIE_BREAK_MESSAGES[p.kind].format(rule=p.rule))
-            for p in found
-        ]
+        return [_tie_break_problem(p) for p in found]
     return [
-        FieldError(
-            "tie_break",
-            f"Die Regel „{p.rule}“ bei Gleichstand verweist auf ein Kriterium, das es dann nicht "
-            "mehr gibt. Bitte die Regeln bei Gleichstand mit anpassen.",
-        )
+        problem("tie_break", "competition.tie_break_criterion_removed", rule=p.rule)
         for p in found
         if p.kind == "unknown_criterion"
     ][:1]
@@ -196,7 +182,7 @@ async def create(
     conn: asyncpg.Connection, principal: Principal, data: schemas.CompetitionCreate
 ) -> uuid.UUID:
     if not principal.is_organiser:
-        raise Forbidden("Nur Organisatorinnen und Organisatoren legen Wettbewerbe an.")
+        raise Forbidden("competition.create_organisers_only")
     if not principal.organiser_powers:
         raise missing_organise_scope()
     _within_years(
@@ -237,7 +223,7 @@ async def create(
         },
     )
     if competition_id is None:
-        raise Conflict(f"Der Slug „{data.slug}“ ist bereits vergeben.", code="slug_taken")
+        raise Conflict("competition.slug_taken", code="slug_taken", slug=data.slug)
     await _write_structure(conn, competition_id, data.categories, data.criteria)
     await queries.add_organiser(
         conn, competition_id=competition_id, account_id=principal.account_id
@@ -289,17 +275,14 @@ async def update(
     await require_organiser(conn, principal, competition_id)
     row = await queries.get_competition(conn, competition_id=competition_id, for_update=True)
     if row is None:
-        raise NotFound("Wettbewerb nicht gefunden.")
+        raise NotFound("competition.not_found")
     if if_match is not None and if_match != row.version:
-        raise PreconditionFailed(
-            "Der Wettbewerb wurde inzwischen geändert. Bitte neu laden.", code="version_conflict"
-        )
+        raise PreconditionFailed("competition.changed_meanwhile", code="version_conflict")
     sent = {f for f in data.__struct_fields__ if getattr(data, f) is not None}
     frozen = sorted(sent & set(FROZEN_WHEN_OPEN))
     if row.phase != "draft" and frozen:
         raise Conflict(
-            "Die Struktur ist seit der Öffnung eingefroren: " + ", ".join(frozen) + ".",
-            code="structure_frozen",
+            "competition.structure_frozen", code="structure_frozen", frozen=", ".join(frozen)
         )
     _within_years(
         submission_opens_at=data.submission_opens_at, submission_closes_at=data.submission_closes_at
@@ -357,7 +340,7 @@ async def update(
 
 
 def _phase_changed() -> Conflict:
-    return Conflict("Der Wettbewerb hat inzwischen die Phase gewechselt.", code="phase_changed")
+    return Conflict("competition.phase_changed", code="phase_changed")
 
 
 async def _transition(
@@ -389,30 +372,28 @@ async def change_phase(
 ) -> None:
     await require_organiser(conn, principal, competition_id)
     if target not in phases.PHASES:  # the API's Struct checks this; the page's form does not
-        raise Invalid("Diese Phase gibt es nicht.", fields=[FieldError("to", "Unbekannte Phase.")])
+        raise Invalid(
+            "competition.no_such_phase", fields=[problem("to", "competition.unknown_phase")]
+        )
     row = await queries.get_competition(conn, competition_id=competition_id, for_update=True)
     if row is None:
-        raise NotFound("Wettbewerb nicht gefunden.")
+        raise NotFound("competition.not_found")
     if target == "published":
-        raise Conflict(
-            "Veröffentlicht wird über POST /competitions/{id}/publish, mit Siegern.",
-            code="use_publish",
-        )
+        raise Conflict("competition.use_publish", code="use_publish")
     if not phases.allowed(row.phase, target):
         names = phases.PHASE_NAMES
         raise Conflict(
-            f"Von „{names[row.phase]['de']}“ geht es nicht zu „{names[target]['de']}“.",
+            "competition.illegal_transition",
             code="illegal_transition",
+            current=names[row.phase],
+            target=names[target],
         )
     if target == "open":
         still_open: bool = await conn.fetchval(
             "SELECT $1::timestamptz > now()", row.submission_closes_at
         )
         if not still_open:
-            raise Conflict(
-                "Der Einsendeschluss liegt in der Vergangenheit; bitte zuerst verschieben.",
-                code="deadline_passed",
-            )
+            raise Conflict("competition.deadline_passed", code="deadline_passed")
     await _transition(conn, row, target, principal.account_id)
 
 
@@ -426,8 +407,10 @@ async def enter_published(
     if not phases.allowed(row.phase, "published"):
         names = phases.PHASE_NAMES
         raise Conflict(
-            f"Von „{names[row.phase]['de']}“ geht es nicht zu „{names['published']['de']}“.",
+            "competition.illegal_transition",
             code="illegal_transition",
+            current=names[row.phase],
+            target=names["published"],
         )
     published_at = await queries.set_published(
         conn, competition_id=row.id, run_id=run_id, from_phase=row.phase

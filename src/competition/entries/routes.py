@@ -46,7 +46,7 @@ class EntryController(Controller):
         await service.submit(conn, user, entry_id)
         entry, _ = await service.access(conn, user, entry_id)
         if entry.submitted_at is None:  # submit() has set it under the entry's lock
-            raise Conflict("Der Beitrag ist nicht eingereicht.", code="not_submitted")
+            raise Conflict("entry.not_submitted", code="not_submitted")
         return schemas.Submitted(
             id=entry.id,
             status=entry.status,

@@ -16,13 +16,14 @@ from competition.audit import service as audit
 from competition.auth import Principal, Services
 from competition.companies import queries as company_queries
 from competition.companies import service as companies
+from competition.competitions import districts
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
 from competition.competitions.districts import eligibility
 from competition.config import Settings
 from competition.entries import queries, schemas
 from competition.entries.queries import EntryRow
-from competition.errors import Conflict, FieldError, Invalid, NotFound, PreconditionFailed
+from competition.errors import Conflict, Invalid, NotFound, PreconditionFailed, problem
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.localization import format_datetime
@@ -31,12 +32,7 @@ from competition.text import without_bidi_controls
 
 
 def _closed(closes_at: datetime) -> Conflict:
-    return Conflict(
-        "Die Einreichung ist geschlossen (Einsendeschluss: "
-        f"{format_datetime(closes_at, 'de')}). / Submissions are closed "
-        f"(deadline: {format_datetime(closes_at, 'en')}).",
-        code="submissions_closed",
-    )
+    return Conflict("entry.submissions_closed", code="submissions_closed", closes_at=closes_at)
 
 
 async def access(
@@ -54,7 +50,7 @@ async def access(
             conn, competition_id=entry.competition_id, account_id=principal.account_id
         ):
             return entry, "organiser"
-    raise NotFound("Beitrag nicht gefunden.")
+    raise NotFound("entry.not_found")
 
 
 async def require_member_entry(
@@ -62,10 +58,10 @@ async def require_member_entry(
 ) -> EntryRow:
     _entry, role = await access(conn, principal, entry_id)
     if role != "member":
-        raise NotFound("Beitrag nicht gefunden.")
+        raise NotFound("entry.not_found")
     locked = await queries.get_entry(conn, entry_id=entry_id, for_update=True)
     if locked is None:
-        raise NotFound("Beitrag nicht gefunden.")
+        raise NotFound("entry.not_found")
     return locked
 
 
@@ -73,10 +69,7 @@ def _title(value: str) -> str:
     """The title as others read it: trimmed, without bidi controls (`competition.text`)."""
     title = without_bidi_controls(value).strip()
     if not title:
-        raise Invalid(
-            "Die Eingaben sind ungültig.",
-            fields=[FieldError("title", "Bitte einen Titel angeben.")],
-        )
+        raise Invalid(fields=[problem("title", "entry.title_required")])
     return title
 
 
@@ -97,14 +90,14 @@ async def create(
     category_id = await queries.category_id(conn, competition_id=competition_id, slug=data.category)
     if category_id is None:
         raise Invalid(
-            "Unbekannte Kategorie.",
+            "entry.unknown_category",
             fields=[
-                FieldError("category", f"„{data.category}“ gibt es in diesem Wettbewerb nicht.")
+                problem("category", "entry.category_not_in_competition", category=data.category)
             ],
         )
     company = await company_queries.get_company(conn, company_id=data.company_id)
     if company is None:
-        raise NotFound("Unternehmen nicht gefunden.")
+        raise NotFound("company.not_found")
     eligible, reason = eligibility(company.district, competition.eligible_districts)
     entry_id = await queries.insert_entry(
         conn,
@@ -140,17 +133,11 @@ async def update(
 ) -> None:
     entry = await require_member_entry(conn, principal, entry_id)
     if if_match is not None and if_match != entry.version:
-        raise PreconditionFailed(
-            "Der Beitrag wurde inzwischen von jemand anderem geändert. Ihre Eingaben sind nicht "
-            "verloren: Bitte laden Sie den Beitrag neu und übernehmen Sie Ihre Änderungen.",
-            code="version_conflict",
-        )
+        raise PreconditionFailed("entry.changed_meanwhile", code="version_conflict")
     if not entry.submissions_open:
         raise _closed(entry.submission_closes_at)
     if entry.status not in ("draft", "submitted"):
-        raise Conflict(
-            "Zurückgezogene Beiträge können nicht bearbeitet werden.", code="not_editable"
-        )
+        raise Conflict("entry.withdrawn_not_editable", code="not_editable")
     category_id = None
     if data.category is not None:
         category_id = await queries.category_id(
@@ -158,8 +145,8 @@ async def update(
         )
         if category_id is None:
             raise Invalid(
-                "Unbekannte Kategorie.",
-                fields=[FieldError("category", f"„{data.category}“ gibt es nicht.")],
+                "entry.unknown_category",
+                fields=[problem("category", "entry.category_missing", category=data.category)],
             )
     await queries.update_content(
         conn,
@@ -187,23 +174,24 @@ async def submit(conn: asyncpg.Connection, principal: Principal, entry_id: uuid.
     if entry.status == "submitted":
         return  # submitting twice is not an error, and sends nothing twice
     if entry.status not in ("draft", "withdrawn"):
-        raise Conflict("Dieser Beitrag kann nicht eingereicht werden.", code="not_submittable")
+        raise Conflict("entry.not_submittable", code="not_submittable")
     competition = await competition_queries.get_competition(
         conn, competition_id=entry.competition_id
     )
     if competition is None:
-        raise NotFound("Wettbewerb nicht gefunden.")
+        raise NotFound("competition.not_found")
     eligible, reason = eligibility(entry.company_district, competition.eligible_districts)
     if not eligible:
         await queries.set_eligibility(conn, entry_id=entry_id, eligible=False, reason=reason)
-        raise Conflict(reason, code="ineligible")
+        raise Conflict(
+            "entry.ineligible",
+            code="ineligible",
+            district=districts.name(entry.company_district),
+            area=districts.area(competition.eligible_districts),
+        )
     pending = await queries.count_unfinished_attachments(conn, entry_id=entry_id)
     if pending:
-        raise Conflict(
-            f"{pending} Anhang/Anhänge werden noch hochgeladen oder geprüft. Bitte warten Sie, "
-            "bis alle geprüft sind, oder löschen Sie sie.",
-            code="attachments_pending",
-        )
+        raise Conflict("entry.attachments_pending", code="attachments_pending", count=pending)
     if await queries.set_submitted(conn, entry_id=entry_id, eligible=True, reason=reason) is None:
         raise _closed(entry.submission_closes_at)
     await events.record(
@@ -235,18 +223,16 @@ async def withdraw(
     # cannot slip in between this check and the withdrawal (results.publish holds the row).
     found = await queries.lock_competition(conn, competition_id=entry.competition_id)
     if found is None:
-        raise NotFound("Beitrag nicht gefunden.")
+        raise NotFound("entry.not_found")
     phase, on_time = found
     if entry.status not in ("draft", "submitted") or phase in ("published", "archived"):
-        raise Conflict(
-            "Dieser Beitrag kann nicht mehr zurückgezogen werden.", code="not_withdrawable"
-        )
+        raise Conflict("entry.not_withdrawable", code="not_withdrawable")
     reason = without_bidi_controls(reason).strip() if reason is not None else ""
     if not on_time and not reason:
         raise Invalid(
-            "Nach dem Einsendeschluss braucht ein Rückzug eine Begründung.",
+            "entry.withdrawal_reason_required",
             code="reason_required",
-            fields=[FieldError("reason", "Bitte begründen Sie den Rückzug.")],
+            fields=[problem("reason", "entry.withdrawal_reason")],
         )
     await queries.set_withdrawn(conn, entry_id=entry_id)
     await events.record(

@@ -40,7 +40,7 @@ async def delete_account(
 ) -> None:
     account = await account_queries.get_account(conn, account_id=principal.account_id)
     if account is None or not await security.verify_password(account.password_hash, password):
-        raise Unauthorized("Das Passwort stimmt nicht.", code="invalid_credentials")
+        raise Unauthorized("privacy.password_wrong", code="invalid_credentials")
     await queries.anonymise(conn, account_id=account.id)
     await sessions.delete_all(redis, account_id=account.id)
     await audit.record(
