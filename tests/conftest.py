@@ -18,9 +18,9 @@ from litestar import Litestar
 
 from competition import queue
 from competition.app import create_app, open_services
-from competition.auth import Services
 from competition.config import Settings, load_settings
 from competition.db import create_pool, migrate
+from competition.services import Services
 from workers.main import run as run_worker
 from workers.relay import relay_once
 

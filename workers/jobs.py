@@ -16,7 +16,6 @@ from arq import Retry
 
 from competition.accounts import service as accounts
 from competition.attachments import service as attachments
-from competition.auth import Services
 from competition.companies import service as companies
 from competition.db import transaction
 from competition.entries import service as entries
@@ -27,6 +26,7 @@ from competition.jury.invitations import service as jury_invitations
 from competition.jury.runs import service as jury_runs
 from competition.notifications import sender
 from competition.results import service as results
+from competition.services import Services
 
 logger = logging.getLogger("competition.jobs")
 

@@ -19,9 +19,9 @@ from arq import Worker
 from arq.worker import func
 
 from competition import queue
-from competition.auth import Services
 from competition.config import Settings
 from competition.db import create_pool
+from competition.services import Services
 from competition.storage.s3 import Storage
 from workers import jobs
 from workers.periodic import run_periodic

@@ -22,11 +22,11 @@ import asyncpg
 
 from competition.attachments import service as attachments
 from competition.audit import service as audit
-from competition.auth import Services
 from competition.competitions import service as competitions
 from competition.db import transaction
 from competition.entries import service as entries
 from competition.privacy import service as privacy
+from competition.services import Services
 
 logger = logging.getLogger("competition.periodic")
 

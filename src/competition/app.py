@@ -61,7 +61,9 @@ from competition.ops import routes as ops
 from competition.privacy.routes import delete_my_account, export_my_data, privacy_notice
 from competition.results.routes import ResultsController, public_winners
 from competition.server import buffered_body
-from competition.storage.s3 import Storage, StorageUnavailable
+from competition.services import Services
+from competition.storage.s3 import Storage
+from competition.storage.store import StorageUnavailable
 
 logger = logging.getLogger("competition.api")
 
@@ -208,7 +210,7 @@ def _unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[auth.Services]:
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """The process-wide handles: database pool, Redis client, object store (bucket ensured)."""
     pool = await create_pool(
         settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
@@ -222,7 +224,7 @@ async def open_services(settings: Settings) -> AsyncIterator[auth.Services]:
     except Exception as exc:
         logger.warning("object store not ready at start", extra={"error": str(exc)})
     try:
-        yield auth.Services(settings=settings, pool=pool, redis=redis_client, storage=storage)
+        yield Services(settings=settings, pool=pool, redis=redis_client, storage=storage)
     finally:
         await redis_client.aclose()
         await pool.close()

@@ -28,27 +28,18 @@ import asyncpg
 import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
-from redis.asyncio import Redis
 
 from competition.accounts import queries as account_queries
 from competition.accounts import security, sessions
 from competition.config import Settings
 from competition.errors import Forbidden, ServiceUnavailable, Unauthorized
+from competition.services import Services
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ORGANISE = "organise"
 SESSION_SCOPES = frozenset({"read", "write", ORGANISE})
 CSRF_FIELD = "csrf_token"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-class Services(msgspec.Struct, kw_only=True):
-    """Process-wide handles, created once at start-up and kept in `app.state.services`."""
-
-    settings: Settings
-    pool: asyncpg.Pool
-    redis: Redis
-    storage: Any  # competition.storage.s3.Storage; Any keeps boto3 out of import cycles
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):

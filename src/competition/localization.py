@@ -18,3 +18,10 @@ def format_datetime(moment: datetime, locale: str) -> str:
     return (
         babel_format_datetime(moment, "dd.MM.yyyy, HH:mm", tzinfo=BERLIN, locale="de_DE") + " Uhr"
     )
+
+
+def berlin(moment: datetime) -> datetime:
+    """Times without an offset are meant in Germany; all are returned in Europe/Berlin."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=BERLIN)
+    return moment.astimezone(BERLIN)

@@ -21,10 +21,10 @@ import pytest
 from arq import Retry
 
 from competition.attachments import service as attachments
-from competition.auth import Services
 from competition.config import Settings
 from competition.db import migrate, migration_files, transaction
 from competition.localization import format_datetime
+from competition.services import Services
 from competition.storage.s3 import Storage
 from infra.local import free_port
 from tests.conftest import ADMIN_DSN, TEST_DB, recreate_database
@@ -161,9 +161,11 @@ async def test_juror_downloads_the_verified_bytes_after_the_upload_key_was_overw
     assert stored is not None
     assert stored["sha256"] == hashlib.sha256(PDF_BYTES).hexdigest()
     # What a replayed presigned PUT does, weeks after the deadline: other bytes under its key.
+    s3 = services.storage
+    assert isinstance(s3, Storage)
     await asyncio.to_thread(
-        services.storage.client.put_object,
-        Bucket=services.storage.bucket,
+        s3.client.put_object,
+        Bucket=s3.bucket,
         Key=stored["object_key"],
         Body=OTHER_PDF,
         ContentType="application/pdf",

@@ -14,8 +14,8 @@ import asyncpg
 import httpx
 import pytest
 
-from competition.auth import Services
 from competition.config import Settings
+from competition.services import Services
 from tests.helpers import (
     ODT_TYPE,
     PDF_BYTES,

@@ -16,11 +16,11 @@ import asyncpg
 import pytest
 
 from competition.accounts import service as accounts
-from competition.auth import Services
 from competition.config import Settings, to_environ
 from competition.db import transaction
 from competition.events import service as events
 from competition.ops.admin import failed_jobs_report
+from competition.services import Services
 from workers import jobs
 
 Relay = Callable[[], Coroutine[Any, Any, int]]

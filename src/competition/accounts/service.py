@@ -23,13 +23,13 @@ from redis.asyncio import Redis
 from competition import ratelimit
 from competition.accounts import privacy_notice, queries, security, sessions
 from competition.accounts.queries import AccountRow
-from competition.auth import Services
 from competition.config import Settings
 from competition.errors import AppError, Forbidden, Invalid, Unauthorized, problem
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.localization import format_datetime
 from competition.notifications.service import queue_email
+from competition.services import Services
 
 
 class InvalidToken(AppError):

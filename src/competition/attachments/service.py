@@ -32,7 +32,7 @@ import asyncpg
 from competition.attachments import queries, schemas, sniff
 from competition.attachments.queries import AttachmentRow
 from competition.audit import service as audit
-from competition.auth import Principal, Services
+from competition.auth import Principal
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
 from competition.competitions.phases import JURY_PHASES
@@ -43,7 +43,9 @@ from competition.entries.schemas import LEFT_COMPETITION
 from competition.errors import Conflict, Invalid, NotFound, Problem, problem
 from competition.events import service as events
 from competition.events.queries import EventRow
-from competition.storage.s3 import Storage
+from competition.localization import berlin
+from competition.services import Services
+from competition.storage.store import ObjectStore
 from competition.text import without_bidi_controls
 from competition.vocabulary import AttachmentStatus
 
@@ -162,7 +164,7 @@ async def shown_name(conn: asyncpg.Connection, attachment: AttachmentRow, role: 
 
 async def create(
     conn: asyncpg.Connection,
-    storage: Storage,
+    storage: ObjectStore,
     principal: Principal,
     entry_id: uuid.UUID,
     data: schemas.AttachmentCreate,
@@ -226,12 +228,12 @@ async def create(
         id=row.id,
         status=row.status,
         upload=schemas.Upload(method=upload.method, url=upload.url, headers=upload.headers),
-        expires_at=competitions.berlin(expires_at),
+        expires_at=berlin(expires_at),
     )
 
 
 async def complete(
-    conn: asyncpg.Connection, storage: Storage, principal: Principal, attachment_id: uuid.UUID
+    conn: asyncpg.Connection, storage: ObjectStore, principal: Principal, attachment_id: uuid.UUID
 ) -> AttachmentStatus:
     _attachment, entry, role = await access(conn, principal, attachment_id)
     if role != "member":
@@ -271,7 +273,7 @@ async def complete(
 
 
 async def download(
-    conn: asyncpg.Connection, storage: Storage, principal: Principal, attachment_id: uuid.UUID
+    conn: asyncpg.Connection, storage: ObjectStore, principal: Principal, attachment_id: uuid.UUID
 ) -> schemas.Download:
     attachment, _, role = await access(conn, principal, attachment_id)
     readable = ("uploaded", "verified", "rejected") if role == "member" else ("verified",)
@@ -285,7 +287,7 @@ async def download(
     link = await storage.presign_get(
         key=attachment.served_key, filename=filename, expires_in=DOWNLOAD_SECONDS
     )
-    return schemas.Download(url=link.url, expires_at=competitions.berlin(link.expires_at))
+    return schemas.Download(url=link.url, expires_at=berlin(link.expires_at))
 
 
 async def delete(conn: asyncpg.Connection, principal: Principal, attachment_id: uuid.UUID) -> None:
@@ -316,8 +318,8 @@ def to_response(row: AttachmentRow, *, filename: str | None = None) -> schemas.A
         sha256=row.sha256,
         detected_type=row.sniffed_type,
         reject_reason=row.reject_reason,
-        created_at=competitions.berlin(row.created_at),
-        verified_at=competitions.berlin(row.verified_at) if row.verified_at else None,
+        created_at=berlin(row.created_at),
+        verified_at=berlin(row.verified_at) if row.verified_at else None,
     )
 
 
@@ -331,7 +333,7 @@ async def on_uploaded(conn: asyncpg.Connection, services: Services, event: Event
     attachment = await queries.get_attachment(conn, attachment_id=event.subject, for_update=True)
     if attachment is None or attachment.status != "uploaded":
         return
-    storage: Storage = services.storage
+    storage: ObjectStore = services.storage
     copied = await storage.copy(
         source=attachment.object_key,
         target=attachment.stored_key,
@@ -384,7 +386,7 @@ async def on_uploaded(conn: asyncpg.Connection, services: Services, event: Event
 
 
 async def copy_verified_before_copies(
-    conn: asyncpg.Connection, storage: Storage, *, batch: int = 20
+    conn: asyncpg.Connection, storage: ObjectStore, *, batch: int = 20
 ) -> int:
     """Attachments verified before verified bytes had a key of their own are served from their
     upload key until this duty copies them and hashes the copy. Bytes that still hash to the
@@ -430,7 +432,7 @@ async def copy_verified_before_copies(
 
 async def clean_up(
     conn: asyncpg.Connection,
-    storage: Storage,
+    storage: ObjectStore,
     *,
     batch: int = 100,
     grace_seconds: int = REMOVAL_GRACE_SECONDS,

@@ -24,7 +24,7 @@ from competition import ratelimit
 from competition.accounts import queries as account_queries
 from competition.accounts import security
 from competition.audit import service as audit
-from competition.auth import Principal, Services
+from competition.auth import Principal
 from competition.companies import queries, schemas
 from competition.companies.queries import CompanyRow, InvitationRow
 from competition.competitions.districts import name as district_name
@@ -34,6 +34,7 @@ from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.localization import BERLIN
 from competition.notifications.service import queue_email
+from competition.services import Services
 
 INVITATION_DAYS: Final = 30
 _LINK_PURPOSE: Final = "company-invitation"

@@ -27,7 +27,7 @@ from competition.errors import (
     problem,
 )
 from competition.events import service as events
-from competition.localization import BERLIN
+from competition.localization import berlin
 from competition.text import without_bidi_controls
 
 FROZEN_WHEN_OPEN = (
@@ -53,13 +53,6 @@ def _within_years(**moments: datetime | None) -> None:
     ]
     if outside:
         raise Invalid(fields=outside)
-
-
-def berlin(moment: datetime) -> datetime:
-    """Times without an offset are meant in Germany; all are returned in Europe/Berlin."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=BERLIN)
-    return moment.astimezone(BERLIN)
 
 
 def _parse_id(id_or_slug: str) -> uuid.UUID | None:

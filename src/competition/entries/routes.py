@@ -13,6 +13,7 @@ from competition.competitions import service as competitions
 from competition.concurrency import IfMatch, parse_if_match
 from competition.entries import queries, schemas, service
 from competition.errors import Conflict
+from competition.localization import berlin
 
 
 class EntryController(Controller):
@@ -50,7 +51,7 @@ class EntryController(Controller):
         return schemas.Submitted(
             id=entry.id,
             status=entry.status,
-            submitted_at=competitions.berlin(entry.submitted_at),
+            submitted_at=berlin(entry.submitted_at),
             version=entry.version,
         )
 

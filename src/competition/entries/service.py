@@ -13,7 +13,7 @@ from datetime import datetime
 import asyncpg
 
 from competition.audit import service as audit
-from competition.auth import Principal, Services
+from competition.auth import Principal
 from competition.companies import queries as company_queries
 from competition.companies import service as companies
 from competition.competitions import districts
@@ -26,8 +26,9 @@ from competition.entries.queries import EntryRow
 from competition.errors import Conflict, Invalid, NotFound, PreconditionFailed, problem
 from competition.events import service as events
 from competition.events.queries import EventRow
-from competition.localization import format_datetime
+from competition.localization import berlin, format_datetime
 from competition.notifications.service import queue_email
+from competition.services import Services
 from competition.text import without_bidi_controls
 
 
@@ -270,10 +271,10 @@ async def to_response(conn: asyncpg.Connection, entry: EntryRow) -> schemas.Entr
         eligible=entry.eligible,
         eligibility_reason=entry.eligibility_reason,
         editable=editable(entry),
-        submitted_at=competitions.berlin(entry.submitted_at) if entry.submitted_at else None,
-        withdrawn_at=competitions.berlin(entry.withdrawn_at) if entry.withdrawn_at else None,
-        created_at=competitions.berlin(entry.created_at),
-        updated_at=competitions.berlin(entry.updated_at),
+        submitted_at=berlin(entry.submitted_at) if entry.submitted_at else None,
+        withdrawn_at=berlin(entry.withdrawn_at) if entry.withdrawn_at else None,
+        created_at=berlin(entry.created_at),
+        updated_at=berlin(entry.updated_at),
         attachments=[
             schemas.AttachmentBrief(
                 id=a.id,
@@ -282,9 +283,7 @@ async def to_response(conn: asyncpg.Connection, entry: EntryRow) -> schemas.Entr
                 size_bytes=a.size_bytes,
                 status=a.status,
                 reject_reason=a.reject_reason,
-                removed_at=(
-                    competitions.berlin(a.object_removed_at) if a.object_removed_at else None
-                ),
+                removed_at=(berlin(a.object_removed_at) if a.object_removed_at else None),
             )
             for a in attachments
         ],
@@ -302,8 +301,8 @@ def summary(entry: EntryRow) -> schemas.EntrySummary:
         status=entry.status,
         version=entry.version,
         eligible=entry.eligible,
-        submitted_at=competitions.berlin(entry.submitted_at) if entry.submitted_at else None,
-        updated_at=competitions.berlin(entry.updated_at),
+        submitted_at=berlin(entry.submitted_at) if entry.submitted_at else None,
+        updated_at=berlin(entry.updated_at),
     )
 
 

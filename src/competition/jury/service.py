@@ -28,12 +28,12 @@ import asyncpg
 
 from competition.auth import Principal
 from competition.competitions import queries as competition_queries
-from competition.competitions import service as competitions
 from competition.competitions.queries import CompetitionRow
 from competition.entries.schemas import LEFT_COMPETITION
 from competition.errors import Forbidden, NotFound
 from competition.jury import queries, schemas
 from competition.jury.queries import AssignmentRow, JurorRow
+from competition.localization import berlin
 
 
 async def require_juror(
@@ -102,7 +102,7 @@ async def voided_assignments(
             entry_id=v.entry_id,
             entry_title=v.entry_title,
             reason="member",
-            voided_at=competitions.berlin(v.voided_at),
+            voided_at=berlin(v.voided_at),
         )
         for v in await queries.voided_assignments(conn, competition_id=competition_id)
     ]

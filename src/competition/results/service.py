@@ -18,16 +18,18 @@ import asyncpg
 import msgspec
 
 from competition.audit import service as audit
-from competition.auth import Principal, Services
+from competition.auth import Principal
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
 from competition.errors import Conflict, FieldError, Invalid, NotFound
 from competition.events import service as events
 from competition.events.queries import EventRow
+from competition.localization import berlin
 from competition.notifications.service import queue_email
 from competition.results import aggregate, queries, schemas
 from competition.results.queries import ResultRunRow
 from competition.results.snapshot import CURRENT_HASH_SCHEME
+from competition.services import Services
 
 
 async def create_run(
@@ -201,8 +203,8 @@ def to_response(run: ResultRunRow) -> schemas.Run:
             for x in (run.parameters or {}).get("excluded_sheets", [])
         ],
         error=run.error,
-        created_at=competitions.berlin(run.created_at),
-        finished_at=competitions.berlin(run.finished_at) if run.finished_at else None,
+        created_at=berlin(run.created_at),
+        finished_at=berlin(run.finished_at) if run.finished_at else None,
         frozen=run.frozen_at is not None,
     )
 
@@ -391,7 +393,7 @@ async def publish(
         data={"result_run_id": str(run_id)},
     )
     return schemas.Publishing(
-        status="published", published_at=competitions.berlin(published_at), result_run_id=run_id
+        status="published", published_at=berlin(published_at), result_run_id=run_id
     )
 
 
@@ -452,7 +454,7 @@ async def public_winners(conn: asyncpg.Connection, *, slug: str) -> schemas.Publ
     return schemas.PublicWinners(
         slug=competition.slug,
         title=competition.title,
-        published_at=competitions.berlin(published),
+        published_at=berlin(published),
         categories=[
             schemas.PublicCategory(
                 category=c.slug,

@@ -10,41 +10,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any
 
 import boto3
-import msgspec
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from competition.config import Settings
+from competition.storage.store import CopyOutcome, ObjectInfo, PresignedRequest, StorageUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-class ObjectInfo(msgspec.Struct, frozen=True):
-    size: int
-    content_type: str
-    etag: str
-
-
-class PresignedRequest(msgspec.Struct, frozen=True):
-    method: str
-    url: str
-    headers: dict[str, str]
-    expires_at: datetime
-
-
-# What a server-side copy found: done, the source gone, or the source no longer the one expected.
-CopyOutcome = Literal["copied", "missing", "changed"]
-
-
-class StorageUnavailable(RuntimeError):
-    """The object store did not answer; the caller should answer 503 and let the client retry."""
-
-
 class Storage:
+    """The S3 implementation of `ObjectStore`."""
+
     def __init__(self, settings: Settings) -> None:
         self.bucket = settings.s3_bucket
         config = Config(

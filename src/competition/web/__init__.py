@@ -17,7 +17,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.static_files import create_static_files_router
 
 from competition.errors import AppError
-from competition.storage.s3 import StorageUnavailable
+from competition.storage.store import StorageUnavailable
 from competition.web import errors
 from competition.web.accounts import AccountPages
 from competition.web.entrants import EntrantPages

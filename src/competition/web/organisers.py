@@ -38,6 +38,7 @@ from competition.jury.runs import schemas as run_schemas
 from competition.jury.runs import service as jury_runs
 from competition.jury.scoring import schemas as scoring_schemas
 from competition.jury.scoring import service as jury_scoring
+from competition.localization import berlin
 from competition.results import schemas as result_schemas
 from competition.results import service as results
 from competition.web import charts, forms
@@ -720,7 +721,7 @@ def _setup_defaults() -> dict[str, str]:
 
 def _local_input(moment: datetime) -> str:
     """For `<input type="datetime-local">`, in German time like every date on the pages."""
-    return competitions.berlin(moment).strftime("%Y-%m-%dT%H:%M")
+    return berlin(moment).strftime("%Y-%m-%dT%H:%M")
 
 
 def _edit_values(competition: competition_schemas.Competition) -> dict[str, str]:

@@ -23,7 +23,7 @@ from typing import cast
 import asyncpg
 
 from competition.audit import service as audit
-from competition.auth import Principal, Services
+from competition.auth import Principal
 from competition.companies import queries as company_queries
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
@@ -35,6 +35,7 @@ from competition.jury import service as jury
 from competition.jury.conflicts import matching, queries, schemas
 from competition.jury.conflicts.queries import DeclarationRow
 from competition.notifications.service import queue_email
+from competition.services import Services
 
 
 async def participating(

@@ -14,7 +14,7 @@ from competition.accounts import queries as account_queries
 from competition.accounts import security
 from competition.accounts import service as accounts
 from competition.audit import service as audit
-from competition.auth import Principal, Services
+from competition.auth import Principal
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
 from competition.config import Settings
@@ -28,7 +28,9 @@ from competition.jury.conflicts import schemas as conflict_schemas
 from competition.jury.conflicts import service as conflicts
 from competition.jury.invitations import queries, schemas
 from competition.jury.queries import JurorRow
+from competition.localization import berlin
 from competition.notifications.service import queue_email
+from competition.services import Services
 
 INVITATION_MAX_AGE = 21 * 24 * 3600
 
@@ -199,8 +201,8 @@ async def list_jurors(
                 max_load=juror.max_load,
                 status=juror.status,
                 account_id=juror.account_id,
-                invited_at=competitions.berlin(juror.invited_at),
-                accepted_at=competitions.berlin(juror.accepted_at) if juror.accepted_at else None,
+                invited_at=berlin(juror.invited_at),
+                accepted_at=berlin(juror.accepted_at) if juror.accepted_at else None,
                 conflicts_confirmed=juror.conflicts_confirmed_at is not None,
                 load=load,
                 final_sheets=final,

@@ -17,7 +17,7 @@ import msgspec
 
 from competition.accounts import queries as account_queries
 from competition.audit import service as audit
-from competition.auth import Principal, Services
+from competition.auth import Principal
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
 from competition.errors import Conflict, NotFound
@@ -28,7 +28,9 @@ from competition.jury import service as jury
 from competition.jury.conflicts import queries as conflict_queries
 from competition.jury.conflicts import service as conflicts
 from competition.jury.runs import queries, schemas, solver, wording
+from competition.localization import berlin
 from competition.notifications.service import queue_email
+from competition.services import Services
 
 
 async def create_run(
@@ -181,9 +183,9 @@ async def get_run(
         report=_report_out(run.report),
         stats=run.stats,
         error=run.error,
-        created_at=competitions.berlin(run.created_at),
-        finished_at=competitions.berlin(run.finished_at) if run.finished_at else None,
-        deployed_at=competitions.berlin(run.deployed_at) if run.deployed_at else None,
+        created_at=berlin(run.created_at),
+        finished_at=berlin(run.finished_at) if run.finished_at else None,
+        deployed_at=berlin(run.deployed_at) if run.deployed_at else None,
         assignments=proposed,
         voided=await jury.voided_assignments(conn, competition_id=competition_id),
     )

@@ -27,7 +27,7 @@ from competition.errors import Conflict, FieldError, Invalid, NotFound, Precondi
 from competition.jury import service as jury
 from competition.jury.queries import AssignmentRow
 from competition.jury.scoring import queries, schemas
-from competition.localization import BERLIN
+from competition.localization import BERLIN, berlin
 from competition.notifications.service import queue_email
 from competition.results.aggregate import AggregationInputError, Criterion, weighted_total
 
@@ -58,7 +58,7 @@ def _sheet(row: AssignmentRow) -> schemas.Sheet:
         scores=row.scores or {},
         comment=row.comment or "",
         weighted_total=row.weighted_total,
-        updated_at=competitions.berlin(row.sheet_updated_at) if row.sheet_updated_at else None,
+        updated_at=berlin(row.sheet_updated_at) if row.sheet_updated_at else None,
     )
 
 
@@ -228,7 +228,7 @@ async def save_score(
         scores=data.scores,
         comment=comment,
         weighted_total=total,
-        updated_at=competitions.berlin(updated),
+        updated_at=berlin(updated),
     )
 
 
