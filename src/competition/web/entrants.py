@@ -18,18 +18,16 @@ from litestar.response import Redirect, Template
 from competition.attachments import service as attachments
 from competition.attachments.sniff import ALLOWED as ALLOWED_TYPES
 from competition.auth import ServicesDep
-from competition.companies import queries as company_queries
 from competition.companies import schemas as company_schemas
 from competition.companies import service as companies
-from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
 from competition.competitions.districts import NAMES as DISTRICTS
-from competition.entries import queries as entry_queries
+from competition.competitions.overview import service as overview
 from competition.entries import schemas as entry_schemas
 from competition.entries import service as entries
-from competition.errors import AppError, NotFound, PreconditionFailed
+from competition.errors import AppError, PreconditionFailed
+from competition.jury.overview import service as jury_overview
 from competition.web import forms
-from competition.web import queries as web_queries
 from competition.web.rendering import UI, UIDep, safe_next
 
 COMPANY_FIELDS = ("name", "street", "postal_code", "city", "district", "employees", "website")
@@ -60,11 +58,7 @@ async def _company_page(
     member_problems: forms.Problems | None = None,
     stored: company_schemas.Company | None = None,
 ) -> Template:
-    role = await companies.require_member(ui.conn, ui.user(), company_id)
-    row = await company_queries.get_company(ui.conn, company_id=company_id)
-    if row is None:
-        raise NotFound("Unternehmen nicht gefunden.")
-    company = await companies.to_response(ui.conn, row)
+    company, role = await companies.get(ui.conn, ui.user(), company_id)
     shown = values or {f: str(getattr(company, f) or "") for f in COMPANY_FIELDS}
     shown.setdefault("version", str(company.version))
     problems = problems or forms.Problems()
@@ -95,11 +89,8 @@ async def _editor(
 ) -> Template:
     row, role = await entries.access(ui.conn, ui.user(), entry_id)
     entry = await entries.to_response(ui.conn, row)
-    competition_row = await competition_queries.get_competition(
-        ui.conn, competition_id=entry.competition_id
-    )
-    if competition_row is None:
-        raise NotFound("Wettbewerb nicht gefunden.")
+    # An entry's competition is past its draft (entries start once submissions open).
+    competition_row, _ = await competitions.visible(ui.conn, ui.user(), entry.competition_id)
     competition = await competitions.to_response(ui.conn, competition_row, is_organiser=False)
     shown = values or {f: str(getattr(entry, f)) for f in ENTRY_FIELDS}
     shown.setdefault("version", str(entry.version))
@@ -127,24 +118,15 @@ class EntrantPages(Controller):
     async def home(self, ui: UIDep) -> Template:
         """Everything of the signed-in person: entries, companies, jury work, organising."""
         user = ui.user()
-        my_companies = [
-            await companies.to_response(ui.conn, c)
-            for c in await company_queries.list_companies_of(ui.conn, account_id=user.account_id)
-        ]
-        my_entries = [
-            entries.summary(e)
-            for e in await entry_queries.list_for_account(ui.conn, account_id=user.account_id)
-        ]
-        visible = await competition_queries.list_visible(ui.conn, account_id=user.account_id)
-        titles = {c.id: c.title for c in visible}
+        visible = await overview.visible(ui.conn, user)
         return await ui.render(
             "entrant/home.html",
-            companies=my_companies,
-            entries=my_entries,
-            titles=titles,
-            open_competitions=[competitions.summary(c) for c in visible if c.submissions_open],
-            jury=await web_queries.jury_memberships(ui.conn, account_id=user.account_id),
-            organised=await web_queries.organised_competitions(ui.conn, account_id=user.account_id),
+            companies=await companies.mine(ui.conn, user),
+            entries=await entries.mine(ui.conn, user),
+            titles={c.id: c.title for c in visible},
+            open_competitions=[c for c in visible if c.submissions_open],
+            jury=await jury_overview.memberships(ui.conn, user),
+            organised=await overview.organised(ui.conn, user),
             invitations=await companies.my_invitations(ui.conn, user),
         )
 
@@ -210,10 +192,7 @@ class EntrantPages(Controller):
         try:
             await companies.update(ui.conn, user, company_id, data, if_match=_version(values))
         except PreconditionFailed as exc:
-            row = await company_queries.get_company(ui.conn, company_id=company_id)
-            if row is None:
-                raise NotFound("Unternehmen nicht gefunden.") from None
-            stored = await companies.to_response(ui.conn, row)
+            stored, _ = await companies.get(ui.conn, user, company_id)
             values["version"] = str(stored.version)
             return await _company_page(
                 ui,
@@ -304,7 +283,7 @@ class EntrantPages(Controller):
         user = ui.user()
         row, _ = await competitions.visible(ui.conn, user, slug)
         competition = await competitions.to_response(ui.conn, row, is_organiser=False)
-        mine = await company_queries.list_companies_of(ui.conn, account_id=user.account_id)
+        mine = await companies.mine(ui.conn, user)
         values = {"company_id": str(mine[0].id)} if len(mine) == 1 else {}
         return await ui.render(
             "entrant/entry_new.html", competition=competition, companies=mine, values=values
@@ -332,7 +311,7 @@ class EntrantPages(Controller):
             else:
                 return ui.redirect(f"/entries/{entry_id}", notice="entry_created")
         competition = await competitions.to_response(ui.conn, row, is_organiser=False)
-        mine = await company_queries.list_companies_of(ui.conn, account_id=user.account_id)
+        mine = await companies.mine(ui.conn, user)
         return await ui.render(
             "entrant/entry_new.html",
             status_code=status_code,

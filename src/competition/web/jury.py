@@ -12,12 +12,12 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from competition.auth import ServicesDep
-from competition.competitions import queries as competition_queries
-from competition.errors import AppError, Invalid, NotFound, PreconditionFailed
+from competition.competitions import service as competitions
+from competition.errors import AppError, Invalid, PreconditionFailed
 from competition.jury import confidentiality, schemas, service
 from competition.jury import conflicts as jury_conflicts
+from competition.jury.overview import service as jury_overview
 from competition.web import forms
-from competition.web import queries as web_queries
 from competition.web.accounts import start_session
 from competition.web.labels import LABELS
 from competition.web.rendering import UI, UIDep
@@ -27,13 +27,6 @@ BLIND_ROWS = 5
 
 def _number_text(value: float) -> str:
     return f"{value:g}"
-
-
-async def _competition(ui: UI, competition_id: uuid.UUID) -> competition_queries.CompetitionRow:
-    row = await competition_queries.get_competition(ui.conn, competition_id=competition_id)
-    if row is None:
-        raise NotFound("Wettbewerb nicht gefunden.")
-    return row
 
 
 async def _conflicts_page(
@@ -84,11 +77,10 @@ async def _sheet_page(
     stored: schemas.Sheet | None = None,
 ) -> Template:
     detail = await service.assignment_detail(ui.conn, ui.user(), assignment_id)
-    competition = await _competition(ui, detail.competition_id)
-    categories = {
-        c.slug: c.name
-        for c in await competition_queries.list_categories(ui.conn, competition_id=competition.id)
-    }
+    # The juror's own assignment: its competition is past the draft and visible to them.
+    row, _ = await competitions.visible(ui.conn, ui.user(), detail.competition_id)
+    competition = await competitions.to_response(ui.conn, row, is_organiser=False)
+    categories = {c.slug: c.name for c in competition.categories}
     if values is None:
         values = {f"score_{k}": _number_text(v) for k, v in detail.sheet.scores.items()}
         values["comment"] = detail.sheet.comment
@@ -118,7 +110,7 @@ class JuryPages(Controller):
         user = ui.user()
         return await ui.render(
             "jury/index.html",
-            memberships=await web_queries.jury_memberships(ui.conn, account_id=user.account_id),
+            memberships=await jury_overview.memberships(ui.conn, user),
         )
 
     @get("/jury/accept")
@@ -230,12 +222,8 @@ class JuryPages(Controller):
         items = await service.my_assignments(ui.conn, user, competition_id)
         # Work still to do first, then alphabetically: the order a juror works through.
         items.sort(key=lambda i: (i.sheet_status == "final", i.entry.title.casefold()))
-        categories = {
-            c.slug: c.name
-            for c in await competition_queries.list_categories(
-                ui.conn, competition_id=competition_id
-            )
-        }
+        described = await competitions.to_response(ui.conn, competition, is_organiser=False)
+        categories = {c.slug: c.name for c in described.categories}
         counts = {
             s: sum(1 for i in items if i.sheet_status == s) for s in ("open", "draft", "final")
         }

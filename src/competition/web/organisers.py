@@ -18,25 +18,23 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Template
 
-from competition.accounts import queries as account_queries
-from competition.audit import queries as audit_queries
 from competition.auth import ServicesDep
 from competition.competitions import phases, rules
 from competition.competitions import schemas as competition_schemas
 from competition.competitions import service as competitions
 from competition.competitions.districts import NAMES as DISTRICTS
 from competition.competitions.districts import SUEDWESTSACHSEN
-from competition.entries import queries as entry_queries
+from competition.competitions.overview import service as overview
 from competition.entries import service as entries
 from competition.errors import AppError, Forbidden, PreconditionFailed
 from competition.jury import conflicts as jury_conflicts
-from competition.jury import queries as jury_queries
 from competition.jury import schemas as jury_schemas
 from competition.jury import service as jury
+from competition.jury.overview import service as jury_overview
+from competition.notifications import service as notifications
 from competition.results import schemas as result_schemas
 from competition.results import service as results
 from competition.web import charts, forms
-from competition.web import queries as web_queries
 from competition.web.i18n import N_, localized
 from competition.web.labels import LABELS
 from competition.web.rendering import UI, UIDep
@@ -145,9 +143,7 @@ class OrganiserPages(Controller):
         user = ui.user()
         return await ui.render(
             "organiser/index.html",
-            competitions=await web_queries.organised_competitions(
-                ui.conn, account_id=user.account_id
-            ),
+            competitions=await overview.organised(ui.conn, user),
         )
 
     # Set-up --------------------------------------------------------------------------------
@@ -290,9 +286,10 @@ class OrganiserPages(Controller):
     ) -> Template:
         """All entries, filtered by category and status."""
         competition = await _organised(ui, competition_id)
-        rows = await entry_queries.list_for_competition(
+        found = await entries.list_for_competition(
             ui.conn,
-            competition_id=competition_id,
+            ui.user(),
+            competition_id,
             category=kategorie or None,
             status=status if status in LABELS["entry"] else None,
             limit=500,
@@ -301,7 +298,7 @@ class OrganiserPages(Controller):
         return await ui.render(
             "organiser/entries.html",
             competition=competition,
-            entries=[entries.summary(r) for r in rows],
+            entries=found,
             values={"kategorie": kategorie, "status": status},
             statuses=list(LABELS["entry"]),
         )
@@ -623,21 +620,15 @@ class OrganiserPages(Controller):
         """The competition's audit log, newest first."""
         competition = await _organised(ui, competition_id)
         page = seite
-        rows = await audit_queries.list_for_competition(
-            ui.conn,
-            competition_id=competition_id,
-            limit=AUDIT_PAGE + 1,
-            offset=(page - 1) * AUDIT_PAGE,
+        log = await overview.audit_log(
+            ui.conn, ui.user(), competition_id, limit=AUDIT_PAGE + 1, offset=(page - 1) * AUDIT_PAGE
         )
-        actors: dict[uuid.UUID, str] = {}
-        for actor_id in {r.actor_id for r in rows if r.actor_id is not None}:
-            account = await account_queries.get_account(ui.conn, account_id=actor_id)
-            actors[actor_id] = account.name if account else str(actor_id)
+        rows = log.rows
         return await ui.render(
             "organiser/audit.html",
             competition=competition,
             rows=rows[:AUDIT_PAGE],
-            actors=actors,
+            actors=log.actors,
             data_text={r.id: json.dumps(r.data, ensure_ascii=False, sort_keys=True) for r in rows},
             page=page,
             more=len(rows) > AUDIT_PAGE,
@@ -648,31 +639,20 @@ class OrganiserPages(Controller):
         """The mail outbox: what was sent, what waits, what failed and why. Organisers see the
         mail of the competitions they organise; platform administrators see every mail."""
         user = ui.user()
-        admin = await account_queries.is_admin(ui.conn, account_id=user.account_id)
-        organised = await web_queries.organised_competitions(ui.conn, account_id=user.account_id)
-        if not (admin or user.is_organiser or organised):
-            raise Forbidden("Nur für Organisatoren.")
         page = seite
         chosen = status if status in LABELS["mail"] else None
-        mails = await web_queries.outbox(
-            ui.conn,
-            account_id=user.account_id,
-            everything=admin,
-            status=chosen,
-            limit=OUTBOX_PAGE + 1,
-            offset=(page - 1) * OUTBOX_PAGE,
+        outbox = await notifications.outbox(
+            ui.conn, user, status=chosen, limit=OUTBOX_PAGE + 1, offset=(page - 1) * OUTBOX_PAGE
         )
         return await ui.render(
             "organiser/outbox.html",
-            counts=await web_queries.outbox_counts(
-                ui.conn, account_id=user.account_id, everything=admin
-            ),
-            mails=mails[:OUTBOX_PAGE],
+            counts=outbox.counts,
+            mails=outbox.mails[:OUTBOX_PAGE],
             status=chosen or "",
             page=page,
-            more=len(mails) > OUTBOX_PAGE,
-            everything=admin,
-            organised=organised,
+            more=len(outbox.mails) > OUTBOX_PAGE,
+            everything=outbox.everything,
+            organised=await overview.organised(ui.conn, user),
         )
 
 
@@ -805,12 +785,7 @@ async def _jury_page(
         open_declarations=await jury_conflicts.declarations(
             ui.conn, ui.user(), competition_id, ["unmatched", "pending"]
         ),
-        companies=[
-            (c[0], c[1])
-            for c in await jury_queries.participating_companies(
-                ui.conn, competition_id=competition_id
-            )
-        ],
+        companies=await jury_overview.participating_companies(ui.conn, ui.user(), competition_id),
         types=list(LABELS["conflict"]),
         values=values or {},
         conflict_values=conflict_values or {},
@@ -833,7 +808,7 @@ async def _assignment_page(
         "organiser/assignment.html",
         status_code=status_code,
         competition=competition,
-        runs=await web_queries.assignment_runs(ui.conn, competition_id=competition_id),
+        runs=await jury_overview.list_runs(ui.conn, ui.user(), competition_id),
         values=values or {"reviews_per_entry": str(competition.reviews_per_entry)},
         message=problems.message,
         errors=problems.fields,
@@ -872,7 +847,7 @@ async def _results_page(
         "organiser/results.html",
         status_code=status_code,
         competition=competition,
-        runs=await web_queries.result_runs(ui.conn, competition_id=competition_id),
+        runs=await results.list_runs(ui.conn, ui.user(), competition_id),
         chosen=chosen,
         category_names={c.slug: c.name for c in competition.categories},
         message=message,
