@@ -3,22 +3,27 @@
 The rules stay where they are: constraints live on the request Structs (`schemas.py` of each
 domain) and in the services. This module only converts form strings field by field (so a form
 shows all its problems at once, not just the first), words msgspec's findings for people, and
-spreads a service's `AppError` over the form's fields.
+spreads a service's `AppError` over the form's fields; `answer` is the one way a form handler
+calls its service and turns the outcome into a page.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import msgspec
+from litestar import Response
 from litestar.datastructures import FormMultiDict
 
-from competition.errors import AppError
+from competition.errors import AppError, PreconditionFailed
 from competition.text import is_control_message
 from competition.web.i18n import N_, gettext, number
 
 T = TypeVar("T", bound=msgspec.Struct)
+R = TypeVar("R")
 
 _MIN_LENGTH = re.compile(r"of length >= (\d+)")
 _MAX_LENGTH = re.compile(r"of length <= (\d+)")
@@ -180,3 +185,32 @@ def from_error(exc: AppError, locale: str) -> Problems:
         message = gettext(locale, ERROR_TEXTS[exc.code])
     fields = {f.field: f.message for f in exc.fields or []}
     return Problems(message=message, fields=fields)
+
+
+async def answer(
+    locale: str,
+    call: Awaitable[R] | None,
+    *,
+    done: Callable[[R], Response[Any] | Awaitable[Response[Any]]],
+    again: Callable[[Problems, int], Awaitable[Response[Any]]],
+    fields: dict[str, str] | None = None,
+    stale: Callable[[Problems], Awaitable[Response[Any]]] | None = None,
+) -> Response[Any]:
+    """A form's answer: await the service `call`, then `done` with its result (mostly a redirect
+    with a notice); or the page `again` with the messages and the status of what went wrong.
+
+    `call` is None when the form's own values failed their check: the service is not asked and
+    the page comes again with those `fields`, status 422. A refusal of the service (`AppError`)
+    comes with its messages spread over the fields and its own status. A stale version (412)
+    goes to `stale`, where a page shows the stored version next to the person's own."""
+    if call is None:
+        return await again(Problems(fields=fields or {}), 422)
+    try:
+        result = await call
+    except AppError as exc:
+        problems = from_error(exc, locale)
+        if stale is not None and isinstance(exc, PreconditionFailed):
+            return await stale(problems)
+        return await again(problems, exc.status_code)
+    response = done(result)
+    return await response if inspect.isawaitable(response) else response

@@ -13,7 +13,7 @@ from litestar.response import Template
 
 from competition.auth import ServicesDep
 from competition.competitions import service as competitions
-from competition.errors import AppError, Invalid, PreconditionFailed
+from competition.errors import AppError, Invalid
 from competition.jury import confidentiality, schemas, service
 from competition.jury import conflicts as jury_conflicts
 from competition.jury.overview import service as jury_overview
@@ -275,7 +275,6 @@ class JuryPages(Controller):
             data = msgspec.convert(
                 {"conflicts": conflicts, "confirmed_complete": confirmed}, schemas.MyConflicts
             )
-            await jury_conflicts.put_my_conflicts(ui.conn, user, competition_id, data)
         except msgspec.ValidationError as exc:
             return await _conflicts_page(
                 ui,
@@ -284,17 +283,17 @@ class JuryPages(Controller):
                 values=values,
                 problems=forms.Problems(message=forms.explain(str(exc), ui.locale)),
             )
-        except AppError as exc:
-            return await _conflicts_page(
-                ui,
-                competition_id,
-                status_code=exc.status_code,
-                values=values,
-                problems=forms.from_error(exc, ui.locale),
-            )
-        if confirmed:
-            return ui.redirect(f"/jury/{competition_id}", notice="conflicts_saved")
-        return ui.redirect(f"/jury/{competition_id}/konflikte", notice="conflicts_saved")
+        return await forms.answer(
+            ui.locale,
+            jury_conflicts.put_my_conflicts(ui.conn, user, competition_id, data),
+            done=lambda _: ui.redirect(
+                f"/jury/{competition_id}" if confirmed else f"/jury/{competition_id}/konflikte",
+                notice="conflicts_saved",
+            ),
+            again=lambda problems, status: _conflicts_page(
+                ui, competition_id, status_code=status, values=values, problems=problems
+            ),
+        )
 
     @get("/jury/bewertung/{assignment_id:uuid}")
     async def sheet(self, assignment_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
@@ -339,24 +338,13 @@ class JuryPages(Controller):
                 "Bitte bestätigen Sie, dass der Bogen danach nicht mehr geändert werden kann."
             )
         # The Struct's own constraints (the comment's length and characters), as in the API.
-        body, problems = forms.convert(
+        body, invalid = forms.convert(
             schemas.ScoreBody,
             {"scores": scores, "final": final, "comment": values.get("comment", "")},
             ui.locale,
         )
-        if body is None or errors:
-            return await _sheet_page(
-                ui,
-                assignment_id,
-                status_code=422,
-                values=values,
-                problems=forms.Problems(fields=errors | problems),
-            )
-        try:
-            await service.save_score(
-                ui.conn, user, assignment_id, body, if_match=_int(values.get("version"))
-            )
-        except PreconditionFailed as exc:
+
+        async def stale(problems: forms.Problems) -> Template:
             current = await service.assignment_detail(ui.conn, user, assignment_id)
             values["version"] = str(current.sheet.version)
             return await _sheet_page(
@@ -364,20 +352,28 @@ class JuryPages(Controller):
                 assignment_id,
                 status_code=412,
                 values=values,
-                problems=forms.from_error(exc, ui.locale),
+                problems=problems,
                 stored=current.sheet,
             )
-        except AppError as exc:
-            return await _sheet_page(
-                ui,
-                assignment_id,
-                status_code=exc.status_code,
-                values=values,
-                problems=forms.from_error(exc, ui.locale),
+
+        return await forms.answer(
+            ui.locale,
+            service.save_score(
+                ui.conn, user, assignment_id, body, if_match=_int(values.get("version"))
             )
-        if final:
-            return ui.redirect(f"/jury/{detail.competition_id}", notice="sheet_final")
-        return ui.redirect(f"/jury/bewertung/{assignment_id}", notice="sheet_saved")
+            if body is not None and not errors
+            else None,
+            fields=errors | invalid,
+            done=lambda _: (
+                ui.redirect(f"/jury/{detail.competition_id}", notice="sheet_final")
+                if final
+                else ui.redirect(f"/jury/bewertung/{assignment_id}", notice="sheet_saved")
+            ),
+            again=lambda problems, status: _sheet_page(
+                ui, assignment_id, status_code=status, values=values, problems=problems
+            ),
+            stale=stale,
+        )
 
 
 def _int(value: str | None) -> int | None:

@@ -26,7 +26,7 @@ from competition.competitions.districts import NAMES as DISTRICTS
 from competition.competitions.districts import SUEDWESTSACHSEN
 from competition.competitions.overview import service as overview
 from competition.entries import service as entries
-from competition.errors import AppError, Forbidden, PreconditionFailed
+from competition.errors import Forbidden
 from competition.jury import conflicts as jury_conflicts
 from competition.jury import schemas as jury_schemas
 from competition.jury import service as jury
@@ -172,27 +172,25 @@ class OrganiserPages(Controller):
         data, problems = _setup_data(values, chosen, ui.locale)
         body, converted = forms.convert(competition_schemas.CompetitionCreate, data, ui.locale)
         errors = problems | converted
-        message = ""
-        status_code = 422
-        if body is not None and not errors:
-            try:
-                competition_id = await competitions.create(ui.conn, user, body)
-            except AppError as exc:
-                found = forms.from_error(exc, ui.locale)
-                message, errors = found.message, found.fields
-                status_code = exc.status_code  # a refusal (403) is no input error
-            else:
-                return ui.redirect(f"/organisation/{competition_id}", notice="competition_created")
-        return await ui.render(
-            "organiser/new.html",
-            status_code=status_code,
-            values=values,
-            errors=_one_tie_break_field(errors),
-            message=message,
-            districts=_district_choices(),
-            chosen=chosen,
-            category_rows=range(CATEGORY_ROWS),
-            criterion_rows=range(CRITERION_ROWS),
+        return await forms.answer(
+            ui.locale,
+            competitions.create(ui.conn, user, body) if body is not None and not errors else None,
+            fields=errors,
+            done=lambda competition_id: ui.redirect(
+                f"/organisation/{competition_id}", notice="competition_created"
+            ),
+            # A refusal (403) is no input error: it keeps its status.
+            again=lambda found, status: ui.render(
+                "organiser/new.html",
+                status_code=status,
+                values=values,
+                errors=_one_tie_break_field(found.fields),
+                message=found.message,
+                districts=_district_choices(),
+                chosen=chosen,
+                category_rows=range(CATEGORY_ROWS),
+                criterion_rows=range(CRITERION_ROWS),
+            ),
         )
 
     # Overview, phases, editing ------------------------------------------------------------
@@ -200,38 +198,20 @@ class OrganiserPages(Controller):
     @get("/organisation/{competition_id:uuid}")
     async def overview(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
         """Phase, deadlines, the next steps and the progress dashboard with charts."""
-        competition = await _organised(ui, competition_id)
-        progress = await competitions.progress(ui.conn, ui.user(), competition_id)
-        return await ui.render(
-            "organiser/overview.html",
-            competition=competition,
-            progress=progress,
-            actions=_phase_actions(ui, competition.phase),
-            entries_chart=_entries_chart(ui, competition, progress),
-            jury_chart=_jury_chart(ui, progress),
-        )
+        return await _overview_page(ui, competition_id)
 
     @post("/organisation/{competition_id:uuid}/phase")
     async def change_phase(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
         """Move the competition to another phase; illegal moves are explained."""
-        user = ui.user()
         target = forms.values(await ui.request.form()).get("to", "")
-        try:
-            await competitions.change_phase(ui.conn, user, competition_id, target)
-        except AppError as exc:
-            competition = await _organised(ui, competition_id)
-            progress = await competitions.progress(ui.conn, user, competition_id)
-            return await ui.render(
-                "organiser/overview.html",
-                status_code=exc.status_code,
-                competition=competition,
-                progress=progress,
-                actions=_phase_actions(ui, competition.phase),
-                entries_chart=_entries_chart(ui, competition, progress),
-                jury_chart=_jury_chart(ui, progress),
-                message=forms.from_error(exc, ui.locale).message,
-            )
-        return ui.redirect(f"/organisation/{competition_id}", notice="phase_changed")
+        return await forms.answer(
+            ui.locale,
+            competitions.change_phase(ui.conn, ui.user(), competition_id, target),
+            done=lambda _: ui.redirect(f"/organisation/{competition_id}", notice="phase_changed"),
+            again=lambda problems, status: _overview_page(
+                ui, competition_id, status_code=status, message=problems.message
+            ),
+        )
 
     @get("/organisation/{competition_id:uuid}/bearbeiten")
     async def edit_form(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
@@ -253,27 +233,26 @@ class OrganiserPages(Controller):
             "submission_closes_at": forms.local_datetime(values.get("submission_closes_at", "")),
         }
         body, errors = forms.convert(competition_schemas.CompetitionUpdate, data, ui.locale)
-        problems = forms.Problems(fields=errors)
-        if body is not None:
-            try:
-                await competitions.update(
-                    ui.conn, user, competition_id, body, if_match=_int(values.get("version"))
-                )
-            except PreconditionFailed as exc:
-                problems = forms.from_error(exc, ui.locale)
-                current = await _organised(ui, competition_id)
-                values["version"] = str(current.version)
-            except AppError as exc:
-                problems = forms.from_error(exc, ui.locale)
-            else:
-                return ui.redirect(f"/organisation/{competition_id}", notice="competition_saved")
-        return await ui.render(
-            "organiser/edit.html",
-            status_code=422,
-            competition=await _organised(ui, competition_id),
-            values=values,
-            message=problems.message,
-            errors=problems.fields,
+
+        async def stale(problems: forms.Problems) -> Template:
+            # The form keeps the person's text with the new version: saving again overwrites.
+            values["version"] = str((await _organised(ui, competition_id)).version)
+            return await _edit_page(ui, competition_id, values, problems)
+
+        return await forms.answer(
+            ui.locale,
+            competitions.update(
+                ui.conn, user, competition_id, body, if_match=_int(values.get("version"))
+            )
+            if body is not None
+            else None,
+            fields=errors,
+            done=lambda _: ui.redirect(
+                f"/organisation/{competition_id}", notice="competition_saved"
+            ),
+            # Every refusal of this form is answered 422, a stale version too.
+            again=lambda problems, _: _edit_page(ui, competition_id, values, problems),
+            stale=stale,
         )
 
     @get("/organisation/{competition_id:uuid}/beitraege")
@@ -324,16 +303,16 @@ class OrganiserPages(Controller):
         if values.get("max_load", "").strip():
             data["max_load"] = values["max_load"].strip()
         body, errors = forms.convert(jury_schemas.JurorInvite, data, ui.locale)
-        problems = forms.Problems(fields=errors)
-        if body is not None:
-            try:
-                await jury.invite(ui.conn, user, competition_id, body)
-            except AppError as exc:
-                problems = forms.from_error(exc, ui.locale)
-            else:
-                return ui.redirect(f"/organisation/{competition_id}/jury", notice="juror_invited")
-        return await _jury_page(
-            ui, competition_id, status_code=422, values=values, problems=problems
+        return await forms.answer(
+            ui.locale,
+            jury.invite(ui.conn, user, competition_id, body) if body is not None else None,
+            fields=errors,
+            done=lambda _: ui.redirect(
+                f"/organisation/{competition_id}/jury", notice="juror_invited"
+            ),
+            again=lambda problems, _: _jury_page(
+                ui, competition_id, status_code=422, values=values, problems=problems
+            ),
         )
 
     @post("/organisation/{competition_id:uuid}/jury/angaben/{declaration_id:uuid}")
@@ -357,36 +336,35 @@ class OrganiserPages(Controller):
         body, errors = forms.convert(
             jury_schemas.DeclarationDecision, {"company_ids": sorted(set(chosen))}, ui.locale
         )
-        problems = forms.Problems(fields=errors)
-        status = 422
-        if body is not None:
-            try:
-                await jury_conflicts.decide(
-                    ui.conn, ui.user(), competition_id, declaration_id, body
-                )
-            except AppError as exc:
-                problems, status = forms.from_error(exc, ui.locale), exc.status_code
-            else:
-                return ui.redirect(
-                    f"/organisation/{competition_id}/jury", notice="declaration_decided"
-                )
-        return await _jury_page(ui, competition_id, status_code=status, problems=problems)
+        return await forms.answer(
+            ui.locale,
+            jury_conflicts.decide(ui.conn, ui.user(), competition_id, declaration_id, body)
+            if body is not None
+            else None,
+            fields=errors,
+            done=lambda _: ui.redirect(
+                f"/organisation/{competition_id}/jury", notice="declaration_decided"
+            ),
+            again=lambda problems, status: _jury_page(
+                ui, competition_id, status_code=status, problems=problems
+            ),
+        )
 
     @post("/organisation/{competition_id:uuid}/jury/konflikt/{conflict_id:uuid}/entfernen")
     async def remove_conflict(
         self, competition_id: FromPath[uuid.UUID], conflict_id: FromPath[uuid.UUID], ui: UIDep
     ) -> Response[Any]:
         """Remove a conflict the organisation recorded."""
-        try:
-            await jury_conflicts.remove_conflict(ui.conn, ui.user(), competition_id, conflict_id)
-        except AppError as exc:
-            return await _jury_page(
-                ui,
-                competition_id,
-                status_code=exc.status_code,
-                problems=forms.from_error(exc, ui.locale),
-            )
-        return ui.redirect(f"/organisation/{competition_id}/jury", notice="conflict_removed")
+        return await forms.answer(
+            ui.locale,
+            jury_conflicts.remove_conflict(ui.conn, ui.user(), competition_id, conflict_id),
+            done=lambda _: ui.redirect(
+                f"/organisation/{competition_id}/jury", notice="conflict_removed"
+            ),
+            again=lambda problems, status: _jury_page(
+                ui, competition_id, status_code=status, problems=problems
+            ),
+        )
 
     @post("/organisation/{competition_id:uuid}/jury/konflikt")
     async def record_conflict(
@@ -402,18 +380,18 @@ class OrganiserPages(Controller):
             "note": values.get("note", "").strip() or None,
         }
         body, errors = forms.convert(jury_schemas.OrganiserConflict, data, ui.locale)
-        problems = forms.Problems(fields={"conflict_" + k: v for k, v in errors.items()})
-        if body is not None:
-            try:
-                await jury_conflicts.record_conflict(ui.conn, user, competition_id, body)
-            except AppError as exc:
-                problems = forms.from_error(exc, ui.locale)
-            else:
-                return ui.redirect(
-                    f"/organisation/{competition_id}/jury", notice="conflict_recorded"
-                )
-        return await _jury_page(
-            ui, competition_id, status_code=422, conflict_values=values, problems=problems
+        return await forms.answer(
+            ui.locale,
+            jury_conflicts.record_conflict(ui.conn, user, competition_id, body)
+            if body is not None
+            else None,
+            fields={"conflict_" + k: v for k, v in errors.items()},
+            done=lambda _: ui.redirect(
+                f"/organisation/{competition_id}/jury", notice="conflict_recorded"
+            ),
+            again=lambda problems, _: _jury_page(
+                ui, competition_id, status_code=422, conflict_values=values, problems=problems
+            ),
         )
 
     @post("/organisation/{competition_id:uuid}/jury/{juror_id:uuid}/entfernen")
@@ -450,18 +428,16 @@ class OrganiserPages(Controller):
             k: values[k].strip() for k in ("reviews_per_entry", "seed") if values.get(k, "").strip()
         }
         body, errors = forms.convert(jury_schemas.RunCreate, data, ui.locale)
-        problems = forms.Problems(fields=errors)
-        if body is not None:
-            try:
-                run_id = await jury.create_run(ui.conn, user, competition_id, body)
-            except AppError as exc:
-                problems = forms.from_error(exc, ui.locale)
-            else:
-                return ui.redirect(
-                    f"/organisation/{competition_id}/zuteilung/{run_id}", notice="run_started"
-                )
-        return await _assignment_page(
-            ui, competition_id, status_code=422, values=values, problems=problems
+        return await forms.answer(
+            ui.locale,
+            jury.create_run(ui.conn, user, competition_id, body) if body is not None else None,
+            fields=errors,
+            done=lambda run_id: ui.redirect(
+                f"/organisation/{competition_id}/zuteilung/{run_id}", notice="run_started"
+            ),
+            again=lambda problems, _: _assignment_page(
+                ui, competition_id, status_code=422, values=values, problems=problems
+            ),
         )
 
     @get("/organisation/{competition_id:uuid}/zuteilung/{run_id:uuid}")
@@ -476,18 +452,15 @@ class OrganiserPages(Controller):
         self, competition_id: FromPath[uuid.UUID], run_id: FromPath[uuid.UUID], ui: UIDep
     ) -> Response[Any]:
         """Deploy the proposal; each juror with new assignments gets one mail."""
-        try:
-            await jury.deploy(ui.conn, ui.user(), competition_id, run_id)
-        except AppError as exc:
-            return await _assignment_run_page(
-                ui,
-                competition_id,
-                run_id,
-                status_code=exc.status_code,
-                message=forms.from_error(exc, ui.locale).message,
-            )
-        return ui.redirect(
-            f"/organisation/{competition_id}/zuteilung/{run_id}", notice="run_deployed"
+        return await forms.answer(
+            ui.locale,
+            jury.deploy(ui.conn, ui.user(), competition_id, run_id),
+            done=lambda _: ui.redirect(
+                f"/organisation/{competition_id}/zuteilung/{run_id}", notice="run_deployed"
+            ),
+            again=lambda problems, status: _assignment_run_page(
+                ui, competition_id, run_id, status_code=status, message=problems.message
+            ),
         )
 
     # Results, winners, publication --------------------------------------------------------------
@@ -500,20 +473,17 @@ class OrganiserPages(Controller):
     @post("/organisation/{competition_id:uuid}/ergebnisse")
     async def start_results(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
         """Compute a ranking in the worker from the final score sheets."""
-        user = ui.user()
         method = forms.values(await ui.request.form()).get("method", "zscore")
-        try:
-            data = result_schemas.RunCreate(method="raw" if method == "raw" else "zscore")
-            run_id = await results.create_run(ui.conn, user, competition_id, data.method)
-        except AppError as exc:
-            return await _results_page(
-                ui,
-                competition_id,
-                status_code=exc.status_code,
-                message=forms.from_error(exc, ui.locale).message,
-            )
-        return ui.redirect(
-            f"/organisation/{competition_id}/ergebnisse/{run_id}", notice="run_started"
+        data = result_schemas.RunCreate(method="raw" if method == "raw" else "zscore")
+        return await forms.answer(
+            ui.locale,
+            results.create_run(ui.conn, ui.user(), competition_id, data.method),
+            done=lambda run_id: ui.redirect(
+                f"/organisation/{competition_id}/ergebnisse/{run_id}", notice="run_started"
+            ),
+            again=lambda problems, status: _results_page(
+                ui, competition_id, status_code=status, message=problems.message
+            ),
         )
 
     @get("/organisation/{competition_id:uuid}/ergebnisse/{run_id:uuid}")
@@ -552,42 +522,29 @@ class OrganiserPages(Controller):
                 )
                 invalid |= {f"{name}_{ranked.entry_id}": text for name, text in found.items()}
                 picks += [pick] if pick is not None else []
-        if invalid:
-            return await _result_run_page(
-                ui,
-                competition_id,
-                run_id,
-                status_code=422,
-                values=values,
-                problems=forms.Problems(fields=invalid),
-            )
-        try:
-            await results.set_winners(
+        return await forms.answer(
+            ui.locale,
+            results.set_winners(
                 ui.conn,
                 user,
                 competition_id,
                 result_schemas.WinnersIn(result_run_id=run_id, winners=picks),
             )
-        except AppError as exc:
-            problems = forms.from_error(exc, ui.locale)
-            # The service names rows by position; the form names them by entry.
-            fields: dict[str, str] = {}
-            for key, text in problems.fields.items():
-                position, _, rest = key.removeprefix("winners[").partition("]")
-                if position.isdigit() and int(position) < len(picks):
-                    name = rest.lstrip(".") or "place"
-                    fields[f"{name}_{picks[int(position)].entry_id}"] = text
-                else:
-                    fields[key] = text
-            return await _result_run_page(
+            if not invalid
+            else None,
+            fields=invalid,
+            done=lambda _: ui.redirect(
+                f"/organisation/{competition_id}/ergebnisse", notice="winners_saved"
+            ),
+            again=lambda problems, status: _result_run_page(
                 ui,
                 competition_id,
                 run_id,
-                status_code=exc.status_code,
+                status_code=status,
                 values=values,
-                problems=forms.Problems(message=problems.message, fields=fields),
-            )
-        return ui.redirect(f"/organisation/{competition_id}/ergebnisse", notice="winners_saved")
+                problems=_by_entry(problems, picks),
+            ),
+        )
 
     @post("/organisation/{competition_id:uuid}/veroeffentlichen")
     async def publish(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
@@ -600,16 +557,16 @@ class OrganiserPages(Controller):
                 status_code=422,
                 message=ui._("Bitte bestätigen Sie die Veröffentlichung."),
             )
-        try:
-            await results.publish(ui.conn, user, competition_id)
-        except AppError as exc:
-            return await _results_page(
-                ui,
-                competition_id,
-                status_code=exc.status_code,
-                message=forms.from_error(exc, ui.locale).message,
-            )
-        return ui.redirect(f"/organisation/{competition_id}/ergebnisse", notice="published")
+        return await forms.answer(
+            ui.locale,
+            results.publish(ui.conn, user, competition_id),
+            done=lambda _: ui.redirect(
+                f"/organisation/{competition_id}/ergebnisse", notice="published"
+            ),
+            again=lambda problems, status: _results_page(
+                ui, competition_id, status_code=status, message=problems.message
+            ),
+        )
 
     # Audit log and outbox ------------------------------------------------------------------------
 
@@ -710,6 +667,19 @@ def _edit_values(competition: competition_schemas.Competition) -> dict[str, str]
     }
 
 
+def _by_entry(problems: forms.Problems, picks: list[result_schemas.WinnerIn]) -> forms.Problems:
+    """The service names the winners' rows by position; the form names them by entry."""
+    fields: dict[str, str] = {}
+    for key, text in problems.fields.items():
+        position, _, rest = key.removeprefix("winners[").partition("]")
+        if position.isdigit() and int(position) < len(picks):
+            name = rest.lstrip(".") or "place"
+            fields[f"{name}_{picks[int(position)].entry_id}"] = text
+        else:
+            fields[key] = text
+    return forms.Problems(message=problems.message, fields=fields)
+
+
 def _phase_actions(ui: UI, phase: str) -> list[tuple[str, str, bool]]:
     """(target, button text, whether it goes back) for each move allowed from `phase`."""
     return [
@@ -763,6 +733,36 @@ def _jury_chart(ui: UI, progress: competition_schemas.Progress) -> Any:
             charts.Series(ui._("Entwurf"), "s-draft"),
             charts.Series(ui._("offen"), "s-open"),
         ],
+    )
+
+
+async def _edit_page(
+    ui: UI, competition_id: uuid.UUID, values: dict[str, str], problems: forms.Problems
+) -> Template:
+    return await ui.render(
+        "organiser/edit.html",
+        status_code=422,
+        competition=await _organised(ui, competition_id),
+        values=values,
+        message=problems.message,
+        errors=problems.fields,
+    )
+
+
+async def _overview_page(
+    ui: UI, competition_id: uuid.UUID, *, status_code: int = 200, message: str = ""
+) -> Template:
+    competition = await _organised(ui, competition_id)
+    progress = await competitions.progress(ui.conn, ui.user(), competition_id)
+    return await ui.render(
+        "organiser/overview.html",
+        status_code=status_code,
+        competition=competition,
+        progress=progress,
+        actions=_phase_actions(ui, competition.phase),
+        entries_chart=_entries_chart(ui, competition, progress),
+        jury_chart=_jury_chart(ui, progress),
+        message=message,
     )
 
 
