@@ -33,13 +33,6 @@ COMPANY_FIELDS = ("name", "street", "postal_code", "city", "district", "employee
 ENTRY_FIELDS = ("category", "title", "summary", "description")
 
 
-def _version(values: dict[str, str]) -> int | None:
-    try:
-        return int(values.get("version", ""))
-    except ValueError:
-        return None
-
-
 def _company_data(values: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {f: values.get(f, "").strip() for f in COMPANY_FIELDS}
     if not data["website"]:
@@ -190,7 +183,7 @@ class EntrantPages(Controller):
 
         return await forms.answer(
             ui.locale,
-            companies.update(ui.conn, user, company_id, data, if_match=_version(values))
+            companies.update(ui.conn, user, company_id, data, if_match=forms.version(values))
             if data is not None
             else None,
             fields=errors,
@@ -330,7 +323,7 @@ class EntrantPages(Controller):
 
         return await forms.answer(
             ui.locale,
-            entries.update(ui.conn, user, entry_id, data, if_match=_version(values))
+            entries.update(ui.conn, user, entry_id, data, if_match=forms.version(values))
             if data is not None
             else None,
             fields=errors,

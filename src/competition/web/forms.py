@@ -105,6 +105,15 @@ def values(form: FormMultiDict) -> dict[str, str]:
     return {key: str(value) for key, value in form.items() if isinstance(value, str)}
 
 
+def version(values: dict[str, str]) -> int | None:
+    """The version a form was loaded at (its hidden `version` field), None when it is no number:
+    the service then saves without the check, as the API does without If-Match."""
+    try:
+        return int(values.get("version", ""))
+    except ValueError:
+        return None
+
+
 def local_datetime(value: str) -> str:
     """`<input type="datetime-local">` sends minutes only; the Structs want RFC 3339."""
     return value + ":00" if _LOCAL_MINUTES.match(value) else value

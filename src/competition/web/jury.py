@@ -358,9 +358,7 @@ class JuryPages(Controller):
 
         return await forms.answer(
             ui.locale,
-            service.save_score(
-                ui.conn, user, assignment_id, body, if_match=_int(values.get("version"))
-            )
+            service.save_score(ui.conn, user, assignment_id, body, if_match=forms.version(values))
             if body is not None and not errors
             else None,
             fields=errors | invalid,
@@ -374,10 +372,3 @@ class JuryPages(Controller):
             ),
             stale=stale,
         )
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value or "")
-    except ValueError:
-        return None

@@ -241,9 +241,7 @@ class OrganiserPages(Controller):
 
         return await forms.answer(
             ui.locale,
-            competitions.update(
-                ui.conn, user, competition_id, body, if_match=_int(values.get("version"))
-            )
+            competitions.update(ui.conn, user, competition_id, body, if_match=forms.version(values))
             if body is not None
             else None,
             fields=errors,
@@ -614,13 +612,6 @@ class OrganiserPages(Controller):
 
 
 # Page builders ---------------------------------------------------------------------------------
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value or "")
-    except ValueError:
-        return None
 
 
 def _district_choices() -> list[tuple[str, str]]:
