@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from litestar import Response
@@ -65,6 +66,32 @@ def test_service_refusals_become_form_messages_in_the_page_language() -> None:
     closed = Conflict("Die Einreichung ist geschlossen (…).", code="submissions_closed")
     assert forms.from_error(closed, "en").message == "Submissions are closed."
     assert forms.from_error(closed, "de").message == "Die Einreichung ist geschlossen (…)."
+
+
+def test_numbers_are_read_as_the_browser_sends_them_or_as_written_in_the_page_language() -> None:
+    typed = ["7,5", "7.5", "1.000,5", "1,000.5", "-2,5", " 8 ", ".5", "1e3", "", "sieben"]
+    typed += ["nan", "inf", "7_5"]
+    assert [forms.decimal(t, "de") for t in typed] == [
+        Decimal("7.5"),
+        Decimal("7.5"),  # a number field's value: a point on German pages too
+        Decimal("1000.5"),
+        None,
+        Decimal("-2.5"),
+        Decimal("8"),
+        Decimal("0.5"),
+        Decimal("1E+3"),
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert [forms.decimal(t, "en") for t in typed[:4]] == [
+        None,  # a comma is no decimal sign in English
+        Decimal("7.5"),
+        None,
+        Decimal("1000.5"),
+    ]
 
 
 async def test_a_form_is_answered_by_the_service_result_or_by_the_page_again() -> None:

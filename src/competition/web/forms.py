@@ -12,9 +12,11 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
+from babel.numbers import NumberFormatError, parse_decimal
 from litestar import Response
 from litestar.datastructures import FormMultiDict
 
@@ -30,6 +32,8 @@ _MAX_LENGTH = re.compile(r"of length <= (\d+)")
 _BOUND = re.compile(r"`(?:int|float)` (>=|>|<=|<) (-?[0-9.e+]+)")
 _AT = re.compile(r" - at `\$([^`]*)`$")
 _LOCAL_MINUTES = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
+# What `<input type="number">` sends, whatever the page's language: an HTML floating-point number.
+_HTML_NUMBER = re.compile(r"-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
 
 # Codes of domain errors whose German detail has an English wording here; others show the detail.
 ERROR_TEXTS: dict[str, str] = {
@@ -112,6 +116,27 @@ def version(values: dict[str, str]) -> int | None:
         return int(values.get("version", ""))
     except ValueError:
         return None
+
+
+def decimal(value: str, locale: str) -> Decimal | None:
+    """A number typed into a form, or None when it is none.
+
+    Browsers send a number field's value as an HTML floating-point number (a point, never a
+    comma, on German pages too), so that form is read as such first. Anything else is read as
+    written in the page's language (Babel: de "7,5" and "1.000,5", en "7.5" and "1,000.5"),
+    strictly: "7,5" on an English page is no number rather than a number ten times too large.
+    NaN, infinities and Python's digit separators ("7_5") are no number either."""
+    text = value.strip()
+    if _HTML_NUMBER.fullmatch(text):
+        number = Decimal(text)
+    elif "_" in text:
+        return None
+    else:
+        try:
+            number = parse_decimal(text, locale=locale, strict=True)
+        except NumberFormatError:
+            return None
+    return number if number.is_finite() else None
 
 
 def local_datetime(value: str) -> str:

@@ -326,13 +326,14 @@ class JuryPages(Controller):
         scores: dict[str, float] = {}
         errors: dict[str, str] = {}
         for criterion in detail.criteria:
-            raw = values.get(f"score_{criterion.key}", "").strip().replace(",", ".")
+            raw = values.get(f"score_{criterion.key}", "").strip()
             if not raw:
                 continue
-            try:
-                scores[criterion.key] = float(raw)
-            except ValueError:
+            number = forms.decimal(raw, ui.locale)
+            if number is None:
                 errors[f"scores.{criterion.key}"] = ui._("Bitte eine Zahl eingeben.")
+            else:
+                scores[criterion.key] = float(number)
         if final and values.get("confirm_final") != "1":
             errors["confirm_final"] = ui._(
                 "Bitte bestätigen Sie, dass der Bogen danach nicht mehr geändert werden kann."

@@ -65,17 +65,19 @@ def _setup_data(
         prefix = f"criteria[{i}]"
         if not any(values.get(f"{prefix}.{f}", "").strip() for f in ("key", "name.de")):
             continue
-        row = {
+        criterion: dict[str, Any] = {
             "key": values.get(f"{prefix}.key", "").strip(),
             "name": _localized(values, f"{prefix}.name"),
             **{
-                f: values.get(f"{prefix}.{f}", "").strip().replace(",", ".")
+                f: _number(values.get(f"{prefix}.{f}", ""), locale)
                 for f in ("weight", "min", "max")
             },
         }
-        _, found = forms.convert(competition_schemas.CriterionIn, row, locale, prefix=prefix + ".")
+        _, found = forms.convert(
+            competition_schemas.CriterionIn, criterion, locale, prefix=prefix + "."
+        )
         problems |= found
-        criteria.append(row)
+        criteria.append(criterion)
     tie_break = [t.strip() for t in values.get("tie_break", "").split(",") if t.strip()]
     data: dict[str, Any] = {
         "slug": values.get("slug", "").strip(),
@@ -223,6 +225,13 @@ class SetupPages(Controller):
 
 
 # Page builders ---------------------------------------------------------------------------------
+
+
+def _number(value: str, locale: str) -> float | str:
+    """A number field read in the page's language; what is no number stays text, for the
+    Struct's check to explain on the form."""
+    number = forms.decimal(value, locale)
+    return float(number) if number is not None else value.strip()
 
 
 def _district_choices() -> list[tuple[str, str]]:
