@@ -10,6 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from competition.auth import ServicesDep
+from competition.errors import NotFound
 from competition.jury import conflicts as jury_conflicts
 from competition.jury import schemas as jury_schemas
 from competition.jury import service as jury
@@ -64,6 +65,10 @@ class OrganiserJuryPages(Controller):
         self, competition_id: FromPath[uuid.UUID], declaration_id: FromPath[uuid.UUID], ui: UIDep
     ) -> Response[Any]:
         """Link a juror's open declaration to companies, or dismiss it."""
+        # The declaration first: an unknown one is a 404, not a complaint about the form.
+        declared = await jury_conflicts.declarations(ui.conn, ui.user(), competition_id, None)
+        if declaration_id not in {d.id for d in declared}:
+            raise NotFound("Angabe nicht gefunden.")
         form = await ui.request.form()
         chosen: list[str] = []
         if form.get("action") != "dismiss":
