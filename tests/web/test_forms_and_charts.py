@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from typing import Any
+
+from litestar import Response
 
 from competition.companies.schemas import CompanyCreate
-from competition.errors import Conflict, FieldError, Invalid
+from competition.errors import AppError, Conflict, FieldError, Invalid, PreconditionFailed
 from competition.web import charts, forms
 
 
@@ -62,6 +66,97 @@ def test_service_refusals_become_form_messages_in_the_page_language() -> None:
     closed = Conflict("Die Einreichung ist geschlossen (…).", code="submissions_closed")
     assert forms.from_error(closed, "en").message == "Submissions are closed."
     assert forms.from_error(closed, "de").message == "Die Einreichung ist geschlossen (…)."
+
+
+def test_numbers_are_read_as_the_browser_sends_them_or_as_written_in_the_page_language() -> None:
+    typed = ["7,5", "7.5", "1.000,5", "1,000.5", "-2,5", " 8 ", ".5", "1e3", "", "sieben"]
+    typed += ["nan", "inf", "7_5"]
+    assert [forms.decimal(t, "de") for t in typed] == [
+        Decimal("7.5"),
+        Decimal("7.5"),  # a number field's value: a point on German pages too
+        Decimal("1000.5"),
+        None,
+        Decimal("-2.5"),
+        Decimal("8"),
+        Decimal("0.5"),
+        Decimal("1E+3"),
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert [forms.decimal(t, "en") for t in typed[:4]] == [
+        None,  # a comma is no decimal sign in English
+        Decimal("7.5"),
+        None,
+        Decimal("1000.5"),
+    ]
+
+
+async def test_a_form_is_answered_by_the_service_result_or_by_the_page_again() -> None:
+    """`forms.answer`: input problems are 422 without asking the service; a refusal comes back
+    with its status and messages; a stale version goes to its own page; success to `done`."""
+    shown: list[tuple[str, forms.Problems, int]] = []
+
+    async def again(problems: forms.Problems, status: int) -> Response[Any]:
+        shown.append(("again", problems, status))
+        return Response(content="again", status_code=status)
+
+    async def stale(problems: forms.Problems) -> Response[Any]:
+        shown.append(("stale", problems, 412))
+        return Response(content="stale", status_code=412)
+
+    async def refuse(exc: AppError) -> str:
+        raise exc
+
+    async def created() -> str:
+        return "e-1"
+
+    def redirect(entry_id: str) -> Response[Any]:
+        return Response(content=f"/entries/{entry_id}", status_code=303)
+
+    async def signed_in(entry_id: str) -> Response[Any]:
+        return Response(content=f"session for {entry_id}", status_code=303)
+
+    stale_version = PreconditionFailed("Inzwischen …", code="version_conflict")
+    answers = [
+        await forms.answer(
+            "de", None, fields={"title": "Bitte ausfüllen."}, done=redirect, again=again
+        ),
+        await forms.answer(
+            "en",
+            refuse(Conflict("Die Einreichung ist geschlossen (…).", code="submissions_closed")),
+            done=redirect,
+            again=again,
+        ),
+        await forms.answer(
+            "de",
+            refuse(Invalid("Ungültig.", fields=[FieldError("title", "zu lang")])),
+            done=redirect,
+            again=again,
+        ),
+        await forms.answer("de", refuse(stale_version), done=redirect, again=again, stale=stale),
+        await forms.answer("de", refuse(stale_version), done=redirect, again=again),
+        await forms.answer("de", created(), done=redirect, again=again),
+        await forms.answer("de", created(), done=signed_in, again=again),
+    ]
+    assert [(r.status_code, r.content) for r in answers] == [
+        (422, "again"),
+        (409, "again"),
+        (422, "again"),
+        (412, "stale"),
+        (412, "again"),
+        (303, "/entries/e-1"),
+        (303, "session for e-1"),
+    ]
+    assert shown == [
+        ("again", forms.Problems(fields={"title": "Bitte ausfüllen."}), 422),
+        ("again", forms.Problems(message="Submissions are closed."), 409),
+        ("again", forms.Problems(message="Ungültig.", fields={"title": "zu lang"}), 422),
+        ("stale", forms.Problems(message="Inzwischen …"), 412),
+        ("again", forms.Problems(message="Inzwischen …"), 412),
+    ]
 
 
 def test_chart_escapes_labels_and_scales_bars_to_the_largest_total() -> None:

@@ -63,6 +63,26 @@ async def juror_of_closed_competition(
     return organiser, Session(client, client.cookies["ind_csrf"]), cid
 
 
+async def assignment_in_judging(organiser: Session, juror: Session, cid: str) -> dict[str, Any]:
+    """The juror's one assignment, deployed, with the competition in judging."""
+    await juror.put(
+        f"/api/v1/competitions/{cid}/conflicts/me",
+        json={"conflicts": [], "confirmed_complete": True},
+    )
+    run = (await organiser.post(f"/api/v1/competitions/{cid}/assignment-runs", json={})).json()
+
+    async def done() -> bool:
+        r = await organiser.get(f"/api/v1/competitions/{cid}/assignment-runs/{run['id']}")
+        return bool(r.json()["status"] == "done")
+
+    await poll(done)
+    await organiser.post(f"/api/v1/competitions/{cid}/assignment-runs/{run['id']}/deploy")
+    await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "judging"})
+    (item,) = (await juror.get(f"/api/v1/me/assignments?competition_id={cid}")).json()
+    assert isinstance(item, dict)
+    return item
+
+
 async def test_blind_juror_declares_a_conflict_by_name(
     client: httpx.AsyncClient,
     new_client: Callable[[], httpx.AsyncClient],
@@ -102,20 +122,7 @@ async def test_score_sheet_saved_elsewhere_shows_the_stored_points_and_keeps_the
     smtp_server: Any,
 ) -> None:
     organiser, juror, cid = await juror_of_closed_competition(client, new_client, pool, smtp_server)
-    await juror.put(
-        f"/api/v1/competitions/{cid}/conflicts/me",
-        json={"conflicts": [], "confirmed_complete": True},
-    )
-    run = (await organiser.post(f"/api/v1/competitions/{cid}/assignment-runs", json={})).json()
-
-    async def done() -> bool:
-        r = await organiser.get(f"/api/v1/competitions/{cid}/assignment-runs/{run['id']}")
-        return bool(r.json()["status"] == "done")
-
-    await poll(done)
-    await organiser.post(f"/api/v1/competitions/{cid}/assignment-runs/{run['id']}/deploy")
-    await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "judging"})
-    (item,) = (await juror.get(f"/api/v1/me/assignments?competition_id={cid}")).json()
+    item = await assignment_in_judging(organiser, juror, cid)
     page = await client.get(f"/jury/bewertung/{item['id']}")
     version = re.search(r'name="version" value="(\d+)"', page.text)
     assert version is not None

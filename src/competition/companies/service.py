@@ -364,3 +364,20 @@ async def on_member_invited(conn: asyncpg.Connection, services: Services, event:
             "action_url": f"{link}?token={invitation_token(settings, invitation)}",
         },
     )
+
+
+async def get(
+    conn: asyncpg.Connection, principal: Principal, company_id: uuid.UUID
+) -> tuple[schemas.Company, str]:
+    """The company for its members, with the caller's role in it; others get 404."""
+    role = await require_member(conn, principal, company_id)
+    row = await queries.get_company(conn, company_id=company_id)
+    if row is None:
+        raise NotFound("Unternehmen nicht gefunden.")
+    return await to_response(conn, row), role
+
+
+async def mine(conn: asyncpg.Connection, principal: Principal) -> list[schemas.Company]:
+    """The companies the caller belongs to, by name."""
+    rows = await queries.list_companies_of(conn, account_id=principal.account_id)
+    return [await to_response(conn, row) for row in rows]

@@ -366,3 +366,32 @@ async def queue_deadline_reminders(conn: asyncpg.Connection, settings: Settings)
         )
         queued += email_id is not None
     return queued
+
+
+async def mine(conn: asyncpg.Connection, principal: Principal) -> list[schemas.EntrySummary]:
+    """The entries of the caller's companies, last changed first."""
+    rows = await queries.list_for_account(conn, account_id=principal.account_id)
+    return [summary(row) for row in rows]
+
+
+async def list_for_competition(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    *,
+    category: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> list[schemas.EntrySummary]:
+    """A competition's entries, for its organisers."""
+    await competitions.require_organiser(conn, principal, competition_id)
+    rows = await queries.list_for_competition(
+        conn,
+        competition_id=competition_id,
+        category=category,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+    return [summary(row) for row in rows]

@@ -166,3 +166,82 @@ async def requeue_failed(conn: asyncpg.Connection, *, email_id: uuid.UUID | None
         email_id,
     )
     return int(result.rsplit(maxsplit=1)[-1])
+
+
+# The outbox as people read it ----------------------------------------------------------------
+
+
+class MailItem(Row, frozen=True):
+    id: uuid.UUID
+    competition_title: dict[str, str] | None
+    recipient: str
+    template: str
+    subject: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class OutboxReader(Row, frozen=True):
+    is_admin: bool
+    organises: bool
+
+
+async def outbox_reader(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> OutboxReader:
+    """Whether the account administers the platform, and whether it organises any competition
+    (read here from the account's own tables, so the outbox depends on no other domain)."""
+    record = await conn.fetchrow(
+        """SELECT a.is_admin, EXISTS (SELECT 1 FROM competition_organiser o
+                                      WHERE o.account_id = a.id) AS organises
+           FROM account a WHERE a.id = $1""",
+        account_id,
+    )
+    return OutboxReader(**dict(record)) if record else OutboxReader(is_admin=False, organises=False)
+
+
+# The mails a person may see in the outbox: every mail for a platform administrator ($1), else
+# those of the competitions the account ($2) organises (mails about accounts and companies
+# belong to no competition and stay with the administrators).
+_VISIBLE_MAIL = """($1 OR m.competition_id IN (SELECT o.competition_id FROM competition_organiser o
+                                               WHERE o.account_id = $2))"""
+
+
+async def list_outbox(
+    conn: asyncpg.Connection,
+    *,
+    account_id: uuid.UUID,
+    everything: bool,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> list[MailItem]:
+    rows = await conn.fetch(
+        f"""SELECT m.id, c.title AS competition_title, m.recipient, m.template, m.subject,
+                   m.status, m.attempts, m.last_error, m.created_at, m.sent_at
+            FROM email m LEFT JOIN competition c ON c.id = m.competition_id
+            WHERE {_VISIBLE_MAIL} AND ($3::text IS NULL OR m.status = $3)
+            ORDER BY m.created_at DESC, m.id LIMIT $4 OFFSET $5""",
+        everything,
+        account_id,
+        status,
+        limit,
+        offset,
+    )
+    return [MailItem(**dict(r)) for r in rows]
+
+
+async def count_outbox(
+    conn: asyncpg.Connection, *, account_id: uuid.UUID, everything: bool
+) -> dict[str, int]:
+    """Mails by status (every status named, zero when none)."""
+    rows = await conn.fetch(
+        f"""SELECT m.status, count(*)::int AS n FROM email m WHERE {_VISIBLE_MAIL}
+            GROUP BY m.status""",
+        everything,
+        account_id,
+    )
+    counts = dict.fromkeys(("queued", "sending", "sent", "failed"), 0)
+    counts.update({r["status"]: r["n"] for r in rows})
+    return counts

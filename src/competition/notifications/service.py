@@ -1,4 +1,4 @@
-"""Queueing mails into the e-mail outbox.
+"""Queueing mails into the e-mail outbox, and the outbox as organisers read it.
 
 A mail is rendered and stored in the transaction of the event that causes it, with an idempotency
 key per (event, recipient, template) and its Message-ID fixed at that moment. Sending happens later
@@ -13,8 +13,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import msgspec
 
+from competition.auth import Principal
 from competition.config import Settings
+from competition.errors import Forbidden
 from competition.notifications import queries
 from competition.notifications.render import render
 
@@ -58,3 +61,35 @@ async def queue_email(
         message_id=make_msgid(domain=message_id_domain(settings)),
         competition_id=competition_id,
     )
+
+
+class Outbox(msgspec.Struct, frozen=True, kw_only=True):
+    mails: list[queries.MailItem]
+    counts: dict[str, int]
+    everything: bool  # a platform administrator's outbox: every mail of the platform
+
+
+async def outbox(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    *,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> Outbox:
+    """The mail outbox for organisers (the mail of the competitions they organise) and platform
+    administrators (every mail); anyone else is refused before anything is read."""
+    reader = await queries.outbox_reader(conn, account_id=principal.account_id)
+    if not (reader.is_admin or principal.is_organiser or reader.organises):
+        raise Forbidden("Nur für Organisatoren.")
+    account_id, everything = principal.account_id, reader.is_admin
+    mails = await queries.list_outbox(
+        conn,
+        account_id=account_id,
+        everything=everything,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+    counts = await queries.count_outbox(conn, account_id=account_id, everything=everything)
+    return Outbox(mails=mails, counts=counts, everything=everything)

@@ -255,3 +255,25 @@ async def reported_run(conn: asyncpg.Connection, *, competition_id: uuid.UUID) -
         competition_id,
     )
     return run_id
+
+
+class RunListItem(Row, frozen=True):
+    id: uuid.UUID
+    status: str
+    method: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+async def list_runs(
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID, limit: int
+) -> list[RunListItem]:
+    """The competition's latest result runs, newest first."""
+    rows = await conn.fetch(
+        """SELECT id, status, method, created_at, finished_at
+           FROM result_run WHERE competition_id = $1
+           ORDER BY created_at DESC LIMIT $2""",
+        competition_id,
+        limit,
+    )
+    return [RunListItem(**dict(r)) for r in rows]

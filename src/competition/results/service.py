@@ -552,3 +552,11 @@ async def export_csv(
             ]
         )
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+async def list_runs(
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, *, limit: int = 20
+) -> list[queries.RunListItem]:
+    """The competition's latest result runs, for its organisers."""
+    await competitions.require_organiser(conn, principal, competition_id)
+    return await queries.list_runs(conn, competition_id=competition_id, limit=limit)

@@ -18,11 +18,10 @@ from litestar.static_files import create_static_files_router
 
 from competition.errors import AppError
 from competition.storage.store import StorageUnavailable
-from competition.web import errors
+from competition.web import errors, organisers
 from competition.web.accounts import AccountPages
 from competition.web.entrants import EntrantPages
 from competition.web.jury import JuryPages
-from competition.web.organisers import OrganiserPages
 from competition.web.public import PublicPages
 from competition.web.rendering import LoginRequired, provide_ui, template_config
 
@@ -40,7 +39,14 @@ def router() -> Router:
     )
     return Router(
         path="/",
-        route_handlers=[PublicPages, AccountPages, EntrantPages, JuryPages, OrganiserPages, static],
+        route_handlers=[
+            PublicPages,
+            AccountPages,
+            EntrantPages,
+            JuryPages,
+            *organisers.PAGES,
+            static,
+        ],
         dependencies={"ui": Provide(provide_ui)},
         exception_handlers={
             LoginRequired: errors.login_required,

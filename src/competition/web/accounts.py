@@ -17,7 +17,6 @@ from competition import ratelimit
 from competition.accounts import routes as account_routes
 from competition.accounts import schemas, service, sessions
 from competition.auth import ServicesDep
-from competition.errors import AppError
 from competition.web import forms
 from competition.web.rendering import UI, Notice, UIDep, safe_next
 
@@ -65,11 +64,8 @@ class AccountPages(Controller):
             errors["password_repeat"] = ui._("Die beiden Passwörter stimmen nicht überein.")
         if values.get("accept_privacy") != "1":
             errors["accept_privacy"] = ui._("Bitte stimmen Sie den Datenschutzhinweisen zu.")
-        if body is None or errors:
-            return await ui.render(
-                "accounts/register.html", status_code=422, values=values, errors=errors
-            )
-        try:
+
+        async def register_account(body: schemas.RegisterBody) -> None:
             await service.limit_registration(
                 services.redis,
                 services.settings,
@@ -83,31 +79,34 @@ class AccountPages(Controller):
                 name=body.name,
                 locale=body.locale,
             )
-        except AppError as exc:
-            problems = forms.from_error(exc, ui.locale)
-            return await ui.render(
+
+        return await forms.answer(
+            ui.locale,
+            register_account(body) if body is not None and not errors else None,
+            fields=errors,
+            done=lambda _: ui.redirect("/login", notice="registered"),
+            again=lambda problems, status: ui.render(
                 "accounts/register.html",
-                status_code=exc.status_code,
+                status_code=status,
                 values=values,
                 message=problems.message,
                 errors=problems.fields,
-            )
-        return ui.redirect("/login", notice="registered")
+            ),
+        )
 
     @get("/verify")
     async def verify(
         self, ui: UIDep, services: ServicesDep, token: FromQuery[str] = ""
     ) -> Response[Any]:
         """The link from the verification mail: confirms the address (repeating it is harmless)."""
-        try:
-            await service.verify_email(ui.conn, services.settings, token=token)
-        except AppError as exc:
-            return await ui.render(
-                "accounts/link_invalid.html",
-                status_code=400,
-                message=forms.from_error(exc, ui.locale).message,
-            )
-        return ui.redirect("/login", notice="verified")
+        return await forms.answer(
+            ui.locale,
+            service.verify_email(ui.conn, services.settings, token=token),
+            done=lambda _: ui.redirect("/login", notice="verified"),
+            again=lambda problems, _: ui.render(
+                "accounts/link_invalid.html", status_code=400, message=problems.message
+            ),
+        )
 
     @get("/login")
     async def login_form(self, ui: UIDep, next: FromQuery[str] = "") -> Template:
@@ -120,33 +119,32 @@ class AccountPages(Controller):
         values = forms.values(await ui.request.form())
         target = safe_next(values.get("next")) or "/mein-bereich"
         email, password = values.get("email", ""), values.get("password", "")
-        try:
-            account = await service.log_in(
+        return await forms.answer(
+            ui.locale,
+            service.log_in(
                 ui.conn,
                 services.redis,
                 services.settings,
                 email=email,
                 password=password,
                 client=client_of(ui.request, services),
-            )
-        except AppError as exc:
-            return await ui.render(
+            ),
+            done=lambda account: start_session(ui, services, account.id, target),
+            again=lambda problems, status: ui.render(
                 "accounts/login.html",
-                status_code=exc.status_code,
+                status_code=status,
                 values={"email": email},
                 next=safe_next(values.get("next")) or "",
-                message=forms.from_error(exc, ui.locale).message,
-            )
-        return await start_session(ui, services, account.id, target)
+                message=problems.message,
+            ),
+        )
 
     @post("/logout")
     async def logout(self, ui: UIDep, services: ServicesDep) -> Response[Any]:
         """End the session."""
         if ui.principal is not None and ui.principal.session_id:
             await sessions.delete(services.redis, ui.principal.session_id)
-        response = ui.redirect("/", notice="logged_out")
-        response.cookies.extend(sessions.expired_cookies())
-        return response
+        return _signed_out(ui.redirect("/", notice="logged_out"))
 
     @get("/password-reset")
     async def reset_form(self, ui: UIDep, token: FromQuery[str] = "") -> Template:
@@ -159,7 +157,8 @@ class AccountPages(Controller):
     async def reset_request(self, ui: UIDep, services: ServicesDep) -> Response[Any]:
         """Send a reset mail; the answer is the same whether the address exists."""
         email = forms.values(await ui.request.form()).get("email", "")
-        try:
+
+        async def request_reset() -> None:
             await service.limit_reset_request(
                 services.redis,
                 services.settings,
@@ -167,14 +166,18 @@ class AccountPages(Controller):
                 client=client_of(ui.request, services),
             )
             await service.request_password_reset(ui.conn, email=email)
-        except AppError as exc:
-            return await ui.render(
+
+        return await forms.answer(
+            ui.locale,
+            request_reset(),
+            done=lambda _: ui.redirect("/login", notice="reset_requested"),
+            again=lambda problems, status: ui.render(
                 "accounts/reset_request.html",
-                status_code=exc.status_code,
+                status_code=status,
                 values={"email": email},
-                message=forms.from_error(exc, ui.locale).message,
-            )
-        return ui.redirect("/login", notice="reset_requested")
+                message=problems.message,
+            ),
+        )
 
     @post("/password-reset/neu")
     async def reset_confirm(self, ui: UIDep, services: ServicesDep) -> Response[Any]:
@@ -192,23 +195,26 @@ class AccountPages(Controller):
             return await ui.render(
                 "accounts/reset_confirm.html", status_code=422, token=token, errors=errors
             )
-        try:
-            await service.confirm_password_reset(
+        return await forms.answer(
+            ui.locale,
+            service.confirm_password_reset(
                 ui.conn,
                 services.redis,
                 services.settings,
                 token=body.token,
                 password=body.password,
-            )
-        except AppError as exc:
-            return await ui.render(
-                "accounts/link_invalid.html",
-                status_code=exc.status_code,
-                message=forms.from_error(exc, ui.locale).message,
-            )
-        response = ui.redirect("/login", notice="password_changed")
-        response.cookies.extend(sessions.expired_cookies())
-        return response
+            ),
+            done=lambda _: _signed_out(ui.redirect("/login", notice="password_changed")),
+            again=lambda problems, status: ui.render(
+                "accounts/link_invalid.html", status_code=status, message=problems.message
+            ),
+        )
+
+
+def _signed_out(response: Response[Any]) -> Response[Any]:
+    """The answer, with the cookies of the session expired."""
+    response.cookies.extend(sessions.expired_cookies())
+    return response
 
 
 def _register_data(values: dict[str, str]) -> dict[str, Any]:

@@ -18,29 +18,19 @@ from litestar.response import Redirect, Template
 from competition.attachments import service as attachments
 from competition.attachments.sniff import ALLOWED as ALLOWED_TYPES
 from competition.auth import ServicesDep
-from competition.companies import queries as company_queries
 from competition.companies import schemas as company_schemas
 from competition.companies import service as companies
-from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
 from competition.competitions.districts import NAMES as DISTRICTS
-from competition.entries import queries as entry_queries
+from competition.competitions.overview import service as overview
 from competition.entries import schemas as entry_schemas
 from competition.entries import service as entries
-from competition.errors import AppError, NotFound, PreconditionFailed
+from competition.jury.overview import service as jury_overview
 from competition.web import forms
-from competition.web import queries as web_queries
 from competition.web.rendering import UI, UIDep, safe_next
 
 COMPANY_FIELDS = ("name", "street", "postal_code", "city", "district", "employees", "website")
 ENTRY_FIELDS = ("category", "title", "summary", "description")
-
-
-def _version(values: dict[str, str]) -> int | None:
-    try:
-        return int(values.get("version", ""))
-    except ValueError:
-        return None
 
 
 def _company_data(values: dict[str, str]) -> dict[str, Any]:
@@ -60,11 +50,7 @@ async def _company_page(
     member_problems: forms.Problems | None = None,
     stored: company_schemas.Company | None = None,
 ) -> Template:
-    role = await companies.require_member(ui.conn, ui.user(), company_id)
-    row = await company_queries.get_company(ui.conn, company_id=company_id)
-    if row is None:
-        raise NotFound("Unternehmen nicht gefunden.")
-    company = await companies.to_response(ui.conn, row)
+    company, role = await companies.get(ui.conn, ui.user(), company_id)
     shown = values or {f: str(getattr(company, f) or "") for f in COMPANY_FIELDS}
     shown.setdefault("version", str(company.version))
     problems = problems or forms.Problems()
@@ -95,11 +81,8 @@ async def _editor(
 ) -> Template:
     row, role = await entries.access(ui.conn, ui.user(), entry_id)
     entry = await entries.to_response(ui.conn, row)
-    competition_row = await competition_queries.get_competition(
-        ui.conn, competition_id=entry.competition_id
-    )
-    if competition_row is None:
-        raise NotFound("Wettbewerb nicht gefunden.")
+    # An entry's competition is past its draft (entries start once submissions open).
+    competition_row, _ = await competitions.visible(ui.conn, ui.user(), entry.competition_id)
     competition = await competitions.to_response(ui.conn, competition_row, is_organiser=False)
     shown = values or {f: str(getattr(entry, f)) for f in ENTRY_FIELDS}
     shown.setdefault("version", str(entry.version))
@@ -127,24 +110,15 @@ class EntrantPages(Controller):
     async def home(self, ui: UIDep) -> Template:
         """Everything of the signed-in person: entries, companies, jury work, organising."""
         user = ui.user()
-        my_companies = [
-            await companies.to_response(ui.conn, c)
-            for c in await company_queries.list_companies_of(ui.conn, account_id=user.account_id)
-        ]
-        my_entries = [
-            entries.summary(e)
-            for e in await entry_queries.list_for_account(ui.conn, account_id=user.account_id)
-        ]
-        visible = await competition_queries.list_visible(ui.conn, account_id=user.account_id)
-        titles = {c.id: c.title for c in visible}
+        visible = await overview.visible(ui.conn, user)
         return await ui.render(
             "entrant/home.html",
-            companies=my_companies,
-            entries=my_entries,
-            titles=titles,
-            open_competitions=[competitions.summary(c) for c in visible if c.submissions_open],
-            jury=await web_queries.jury_memberships(ui.conn, account_id=user.account_id),
-            organised=await web_queries.organised_competitions(ui.conn, account_id=user.account_id),
+            companies=await companies.mine(ui.conn, user),
+            entries=await entries.mine(ui.conn, user),
+            titles={c.id: c.title for c in visible},
+            open_competitions=[c for c in visible if c.submissions_open],
+            jury=await jury_overview.memberships(ui.conn, user),
+            organised=await overview.organised(ui.conn, user),
             invitations=await companies.my_invitations(ui.conn, user),
         )
 
@@ -168,22 +142,22 @@ class EntrantPages(Controller):
         data, errors = forms.convert(
             company_schemas.CompanyCreate, _company_data(values), ui.locale
         )
-        problems = forms.Problems(fields=errors)
-        if data is not None:
-            try:
-                company = await companies.create(ui.conn, user, data)
-            except AppError as exc:
-                problems = forms.from_error(exc, ui.locale)
-            else:
-                target = safe_next(values.get("next")) or f"/unternehmen/{company.id}"
-                return ui.redirect(target, notice="company_created")
-        return await ui.render(
-            "entrant/company_new.html",
-            status_code=422,
-            districts=sorted(DISTRICTS.items(), key=lambda d: d[1]),
-            values=values,
-            message=problems.message,
-            errors=problems.fields,
+        return await forms.answer(
+            ui.locale,
+            companies.create(ui.conn, user, data) if data is not None else None,
+            fields=errors,
+            done=lambda company: ui.redirect(
+                safe_next(values.get("next")) or f"/unternehmen/{company.id}",
+                notice="company_created",
+            ),
+            again=lambda problems, _: ui.render(
+                "entrant/company_new.html",
+                status_code=422,
+                districts=sorted(DISTRICTS.items(), key=lambda d: d[1]),
+                values=values,
+                message=problems.message,
+                errors=problems.fields,
+            ),
         )
 
     @get("/unternehmen/{company_id:uuid}")
@@ -199,39 +173,26 @@ class EntrantPages(Controller):
         data, errors = forms.convert(
             company_schemas.CompanyUpdate, _company_data(values), ui.locale
         )
-        if data is None:
-            return await _company_page(
-                ui,
-                company_id,
-                status_code=422,
-                values=values,
-                problems=forms.Problems(fields=errors),
-            )
-        try:
-            await companies.update(ui.conn, user, company_id, data, if_match=_version(values))
-        except PreconditionFailed as exc:
-            row = await company_queries.get_company(ui.conn, company_id=company_id)
-            if row is None:
-                raise NotFound("Unternehmen nicht gefunden.") from None
-            stored = await companies.to_response(ui.conn, row)
+
+        async def stale(problems: forms.Problems) -> Template:
+            stored, _ = await companies.get(ui.conn, user, company_id)
             values["version"] = str(stored.version)
             return await _company_page(
-                ui,
-                company_id,
-                status_code=412,
-                values=values,
-                problems=forms.from_error(exc, ui.locale),
-                stored=stored,
+                ui, company_id, status_code=412, values=values, problems=problems, stored=stored
             )
-        except AppError as exc:
-            return await _company_page(
-                ui,
-                company_id,
-                status_code=exc.status_code,
-                values=values,
-                problems=forms.from_error(exc, ui.locale),
-            )
-        return ui.redirect(f"/unternehmen/{company_id}", notice="company_saved")
+
+        return await forms.answer(
+            ui.locale,
+            companies.update(ui.conn, user, company_id, data, if_match=forms.version(values))
+            if data is not None
+            else None,
+            fields=errors,
+            done=lambda _: ui.redirect(f"/unternehmen/{company_id}", notice="company_saved"),
+            again=lambda problems, status: _company_page(
+                ui, company_id, status_code=status, values=values, problems=problems
+            ),
+            stale=stale,
+        )
 
     @post("/unternehmen/{company_id:uuid}/mitglieder")
     async def add_member(
@@ -241,44 +202,40 @@ class EntrantPages(Controller):
         user = ui.user()
         email = forms.values(await ui.request.form()).get("member_email", "").strip()
         data, errors = forms.convert(company_schemas.MemberAdd, {"email": email}, ui.locale)
-        problems = forms.Problems(fields={"member_" + k: v for k, v in errors.items()})
-        status_code = 422
-        if data is not None:
-            try:
-                await companies.add_member(
-                    ui.conn,
-                    user,
-                    company_id,
-                    email=data.email,
-                    redis=services.redis,
-                    settings=services.settings,
-                )
-            except AppError as exc:
-                problems = forms.from_error(exc, ui.locale)
-                status_code = exc.status_code
-            else:
-                return ui.redirect(f"/unternehmen/{company_id}", notice="member_invited")
-        return await _company_page(
-            ui, company_id, status_code=status_code, member_problems=problems
+        return await forms.answer(
+            ui.locale,
+            companies.add_member(
+                ui.conn,
+                user,
+                company_id,
+                email=data.email,
+                redis=services.redis,
+                settings=services.settings,
+            )
+            if data is not None
+            else None,
+            fields={"member_" + k: v for k, v in errors.items()},
+            done=lambda _: ui.redirect(f"/unternehmen/{company_id}", notice="member_invited"),
+            again=lambda problems, status: _company_page(
+                ui, company_id, status_code=status, member_problems=problems
+            ),
         )
 
     @get("/unternehmen/einladung")
     async def invitation(
         self, ui: UIDep, services: ServicesDep, token: FromQuery[str] = ""
-    ) -> Template:
+    ) -> Response[Any]:
         """The invitation a mail's link names, with its answers (for the invited address)."""
-        user = ui.user()
-        try:
-            invitation = await companies.invitation_from_link(
-                ui.conn, services.settings, user, token
-            )
-        except AppError as exc:
-            return await ui.render(
-                "accounts/link_invalid.html",
-                status_code=exc.status_code,
-                message=forms.from_error(exc, ui.locale).message,
-            )
-        return await ui.render("entrant/company_invitation.html", invitation=invitation)
+        return await forms.answer(
+            ui.locale,
+            companies.invitation_from_link(ui.conn, services.settings, ui.user(), token),
+            done=lambda invitation: ui.render(
+                "entrant/company_invitation.html", invitation=invitation
+            ),
+            again=lambda problems, status: ui.render(
+                "accounts/link_invalid.html", status_code=status, message=problems.message
+            ),
+        )
 
     @post("/unternehmen/einladungen/{invitation_id:uuid}/annehmen")
     async def accept_invitation(
@@ -304,7 +261,7 @@ class EntrantPages(Controller):
         user = ui.user()
         row, _ = await competitions.visible(ui.conn, user, slug)
         competition = await competitions.to_response(ui.conn, row, is_organiser=False)
-        mine = await company_queries.list_companies_of(ui.conn, account_id=user.account_id)
+        mine = await companies.mine(ui.conn, user)
         values = {"company_id": str(mine[0].id)} if len(mine) == 1 else {}
         return await ui.render(
             "entrant/entry_new.html", competition=competition, companies=mine, values=values
@@ -321,26 +278,25 @@ class EntrantPages(Controller):
             {k: values.get(k, "") for k in ("company_id", *ENTRY_FIELDS)},
             ui.locale,
         )
-        problems = forms.Problems(fields=errors)
-        status_code = 422
-        if data is not None:
-            try:
-                entry_id = await entries.create(ui.conn, user, row.id, data)
-            except AppError as exc:
-                problems = forms.from_error(exc, ui.locale)
-                status_code = exc.status_code  # another company's id is a 404, not bad input
-            else:
-                return ui.redirect(f"/entries/{entry_id}", notice="entry_created")
-        competition = await competitions.to_response(ui.conn, row, is_organiser=False)
-        mine = await company_queries.list_companies_of(ui.conn, account_id=user.account_id)
-        return await ui.render(
-            "entrant/entry_new.html",
-            status_code=status_code,
-            competition=competition,
-            companies=mine,
-            values=values,
-            message=problems.message,
-            errors=problems.fields,
+
+        # Another company's id is the service's 404, not bad input: the status is the refusal's.
+        async def again(problems: forms.Problems, status: int) -> Template:
+            return await ui.render(
+                "entrant/entry_new.html",
+                status_code=status,
+                competition=await competitions.to_response(ui.conn, row, is_organiser=False),
+                companies=await companies.mine(ui.conn, user),
+                values=values,
+                message=problems.message,
+                errors=problems.fields,
+            )
+
+        return await forms.answer(
+            ui.locale,
+            entries.create(ui.conn, user, row.id, data) if data is not None else None,
+            fields=errors,
+            done=lambda entry_id: ui.redirect(f"/entries/{entry_id}", notice="entry_created"),
+            again=again,
         )
 
     @get("/entries/{entry_id:uuid}")
@@ -356,33 +312,27 @@ class EntrantPages(Controller):
         data, errors = forms.convert(
             entry_schemas.EntryUpdate, {k: values.get(k, "") for k in ENTRY_FIELDS}, ui.locale
         )
-        if data is None:
-            return await _editor(
-                ui, entry_id, status_code=422, values=values, problems=forms.Problems(fields=errors)
-            )
-        try:
-            await entries.update(ui.conn, user, entry_id, data, if_match=_version(values))
-        except PreconditionFailed as exc:
+
+        async def stale(problems: forms.Problems) -> Template:
             row, _ = await entries.access(ui.conn, user, entry_id)
             stored = await entries.to_response(ui.conn, row)
             values["version"] = str(stored.version)
             return await _editor(
-                ui,
-                entry_id,
-                status_code=412,
-                values=values,
-                problems=forms.from_error(exc, ui.locale),
-                stored=stored,
+                ui, entry_id, status_code=412, values=values, problems=problems, stored=stored
             )
-        except AppError as exc:
-            return await _editor(
-                ui,
-                entry_id,
-                status_code=exc.status_code,
-                values=values,
-                problems=forms.from_error(exc, ui.locale),
-            )
-        return ui.redirect(f"/entries/{entry_id}", notice="entry_saved")
+
+        return await forms.answer(
+            ui.locale,
+            entries.update(ui.conn, user, entry_id, data, if_match=forms.version(values))
+            if data is not None
+            else None,
+            fields=errors,
+            done=lambda _: ui.redirect(f"/entries/{entry_id}", notice="entry_saved"),
+            again=lambda problems, status: _editor(
+                ui, entry_id, status_code=status, values=values, problems=problems
+            ),
+            stale=stale,
+        )
 
     @get("/entries/{entry_id:uuid}/einreichen")
     async def submit_form(self, entry_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
@@ -394,20 +344,28 @@ class EntrantPages(Controller):
     async def submit(self, entry_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
         """Submit; every member of the company receives a confirmation mail."""
         user = ui.user()
-        try:
+
+        async def submit() -> None:
             # A savepoint: a refused submission keeps nothing it began (the eligibility it
             # found), as the API's rolled-back transaction does; this page answers instead.
             async with ui.conn.transaction():
                 await entries.submit(ui.conn, user, entry_id)
-        except AppError as exc:
+
+        async def again(problems: forms.Problems, status: int) -> Template:
             row, _ = await entries.access(ui.conn, user, entry_id)
             return await ui.render(
                 "entrant/submit.html",
-                status_code=exc.status_code,
+                status_code=status,
                 entry=await entries.to_response(ui.conn, row),
-                message=forms.from_error(exc, ui.locale).message,
+                message=problems.message,
             )
-        return ui.redirect(f"/entries/{entry_id}", notice="entry_submitted")
+
+        return await forms.answer(
+            ui.locale,
+            submit(),
+            done=lambda _: ui.redirect(f"/entries/{entry_id}", notice="entry_submitted"),
+            again=again,
+        )
 
     @get("/entries/{entry_id:uuid}/zurueckziehen")
     async def withdraw_form(self, entry_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
@@ -430,23 +388,27 @@ class EntrantPages(Controller):
         data, errors = forms.convert(
             entry_schemas.Withdrawal, {"reason": reason} if reason.strip() else {}, ui.locale
         )
-        problems, status_code = forms.Problems(fields=errors), 422
-        if data is not None:
-            try:
-                await entries.withdraw(ui.conn, user, entry_id, reason=data.reason)
-            except AppError as exc:
-                problems, status_code = forms.from_error(exc, ui.locale), exc.status_code
-            else:
-                return ui.redirect(f"/entries/{entry_id}", notice="entry_withdrawn")
-        row, _ = await entries.access(ui.conn, user, entry_id)
-        return await ui.render(
-            "entrant/withdraw.html",
-            status_code=status_code,
-            entry=await entries.to_response(ui.conn, row),
-            late=not row.submissions_open,
-            values=values,
-            message=problems.message,
-            errors=problems.fields,
+
+        async def again(problems: forms.Problems, status: int) -> Template:
+            row, _ = await entries.access(ui.conn, user, entry_id)
+            return await ui.render(
+                "entrant/withdraw.html",
+                status_code=status,
+                entry=await entries.to_response(ui.conn, row),
+                late=not row.submissions_open,
+                values=values,
+                message=problems.message,
+                errors=problems.fields,
+            )
+
+        return await forms.answer(
+            ui.locale,
+            entries.withdraw(ui.conn, user, entry_id, reason=data.reason)
+            if data is not None
+            else None,
+            fields=errors,
+            done=lambda _: ui.redirect(f"/entries/{entry_id}", notice="entry_withdrawn"),
+            again=again,
         )
 
     # Attachments -------------------------------------------------------------------------------
@@ -458,13 +420,16 @@ class EntrantPages(Controller):
         """Delete an attachment while the entry is editable."""
         user = ui.user()
         attachment, entry, _ = await attachments.access(ui.conn, user, attachment_id)
-        try:
-            await attachments.delete(ui.conn, user, attachment_id)
-        except AppError as exc:
-            return await _editor(
-                ui, entry.id, status_code=exc.status_code, problems=forms.from_error(exc, ui.locale)
-            )
-        return ui.redirect(f"/entries/{attachment.entry_id}", notice="attachment_deleted")
+        return await forms.answer(
+            ui.locale,
+            attachments.delete(ui.conn, user, attachment_id),
+            done=lambda _: ui.redirect(
+                f"/entries/{attachment.entry_id}", notice="attachment_deleted"
+            ),
+            again=lambda problems, status: _editor(
+                ui, entry.id, status_code=status, problems=problems
+            ),
+        )
 
     @get("/anhaenge/{attachment_id:uuid}")
     async def open_attachment(

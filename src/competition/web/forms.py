@@ -3,29 +3,38 @@
 The rules stay where they are: constraints live on the request Structs (`schemas.py` of each
 domain) and in the services. This module only converts form strings field by field (so a form
 shows all its problems at once, not just the first), words msgspec's findings for people, and
-spreads a service's `AppError` over the form's fields.
+spreads a service's `AppError` over the form's fields; `answer` is the one way a form handler
+calls its service and turns the outcome into a page.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
+from babel.numbers import NumberFormatError, parse_decimal
+from litestar import Response
 from litestar.datastructures import FormMultiDict
 
 from competition import catalog
-from competition.errors import AppError
+from competition.errors import AppError, PreconditionFailed
 from competition.text import is_control_message
 from competition.web.i18n import N_, gettext, number
 
 T = TypeVar("T", bound=msgspec.Struct)
+R = TypeVar("R")
 
 _MIN_LENGTH = re.compile(r"of length >= (\d+)")
 _MAX_LENGTH = re.compile(r"of length <= (\d+)")
 _BOUND = re.compile(r"`(?:int|float)` (>=|>|<=|<) (-?[0-9.e+]+)")
 _AT = re.compile(r" - at `\$([^`]*)`$")
 _LOCAL_MINUTES = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
+# What `<input type="number">` sends, whatever the page's language: an HTML floating-point number.
+_HTML_NUMBER = re.compile(r"-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
 
 # Codes of domain errors whose German detail has an English wording here; others show the detail.
 ERROR_TEXTS: dict[str, str] = {
@@ -99,6 +108,36 @@ class Problems(msgspec.Struct, kw_only=True):
 def values(form: FormMultiDict) -> dict[str, str]:
     """The form's single values as typed (never trimmed: the user's text stays as it was)."""
     return {key: str(value) for key, value in form.items() if isinstance(value, str)}
+
+
+def version(values: dict[str, str]) -> int | None:
+    """The version a form was loaded at (its hidden `version` field), None when it is no number:
+    the service then saves without the check, as the API does without If-Match."""
+    try:
+        return int(values.get("version", ""))
+    except ValueError:
+        return None
+
+
+def decimal(value: str, locale: str) -> Decimal | None:
+    """A number typed into a form, or None when it is none.
+
+    Browsers send a number field's value as an HTML floating-point number (a point, never a
+    comma, on German pages too), so that form is read as such first. Anything else is read as
+    written in the page's language (Babel: de "7,5" and "1.000,5", en "7.5" and "1,000.5"),
+    strictly: "7,5" on an English page is no number rather than a number ten times too large.
+    NaN, infinities and Python's digit separators ("7_5") are no number either."""
+    text = value.strip()
+    if _HTML_NUMBER.fullmatch(text):
+        number = Decimal(text)
+    elif "_" in text:
+        return None
+    else:
+        try:
+            number = parse_decimal(text, locale=locale, strict=True)
+        except NumberFormatError:
+            return None
+    return number if number.is_finite() else None
 
 
 def local_datetime(value: str) -> str:
@@ -181,3 +220,32 @@ def from_error(exc: AppError, locale: str) -> Problems:
         message = gettext(locale, ERROR_TEXTS[exc.code])
     fields = {f.field: f.message for f in exc.worded_fields(locale)}
     return Problems(message=message, fields=fields)
+
+
+async def answer(
+    locale: str,
+    call: Awaitable[R] | None,
+    *,
+    done: Callable[[R], Response[Any] | Awaitable[Response[Any]]],
+    again: Callable[[Problems, int], Awaitable[Response[Any]]],
+    fields: dict[str, str] | None = None,
+    stale: Callable[[Problems], Awaitable[Response[Any]]] | None = None,
+) -> Response[Any]:
+    """A form's answer: await the service `call`, then `done` with its result (mostly a redirect
+    with a notice); or the page `again` with the messages and the status of what went wrong.
+
+    `call` is None when the form's own values failed their check: the service is not asked and
+    the page comes again with those `fields`, status 422. A refusal of the service (`AppError`)
+    comes with its messages spread over the fields and its own status. A stale version (412)
+    goes to `stale`, where a page shows the stored version next to the person's own."""
+    if call is None:
+        return await again(Problems(fields=fields or {}), 422)
+    try:
+        result = await call
+    except AppError as exc:
+        problems = from_error(exc, locale)
+        if stale is not None and isinstance(exc, PreconditionFailed):
+            return await stale(problems)
+        return await again(problems, exc.status_code)
+    response = done(result)
+    return await response if inspect.isawaitable(response) else response

@@ -12,17 +12,18 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from competition.auth import ServicesDep
-from competition.competitions import queries as competition_queries
-from competition.errors import AppError, Invalid, NotFound, PreconditionFailed
-from competition.jury import confidentiality, service
+from competition.competitions import service as competitions
+from competition.errors import AppError, Invalid
+from competition.jury import confidentiality
+from competition.jury import service as jury_service
 from competition.jury.conflicts import schemas as conflict_schemas
 from competition.jury.conflicts import service as jury_conflicts
 from competition.jury.invitations import schemas as invitation_schemas
 from competition.jury.invitations import service as jury_invitations
+from competition.jury.overview import service as jury_overview
 from competition.jury.scoring import schemas as scoring_schemas
 from competition.jury.scoring import service as jury_scoring
 from competition.web import forms
-from competition.web import queries as web_queries
 from competition.web.accounts import start_session
 from competition.web.labels import LABELS
 from competition.web.rendering import UI, UIDep
@@ -34,13 +35,6 @@ def _number_text(value: float) -> str:
     return f"{value:g}"
 
 
-async def _competition(ui: UI, competition_id: uuid.UUID) -> competition_queries.CompetitionRow:
-    row = await competition_queries.get_competition(ui.conn, competition_id=competition_id)
-    if row is None:
-        raise NotFound("Wettbewerb nicht gefunden.")
-    return row
-
-
 async def _conflicts_page(
     ui: UI,
     competition_id: uuid.UUID,
@@ -50,7 +44,7 @@ async def _conflicts_page(
     problems: forms.Problems | None = None,
 ) -> Template:
     user = ui.user()
-    _, competition = await service.require_juror(ui.conn, user, competition_id)
+    _, competition = await jury_service.require_juror(ui.conn, user, competition_id)
     declared = await jury_conflicts.my_conflicts(ui.conn, user, competition_id)
     if values is None:
         values = {"confirmed": "1"} if declared.confirmed_complete else {}
@@ -89,11 +83,10 @@ async def _sheet_page(
     stored: scoring_schemas.Sheet | None = None,
 ) -> Template:
     detail = await jury_scoring.assignment_detail(ui.conn, ui.user(), assignment_id)
-    competition = await _competition(ui, detail.competition_id)
-    categories = {
-        c.slug: c.name
-        for c in await competition_queries.list_categories(ui.conn, competition_id=competition.id)
-    }
+    # The juror's own assignment: its competition is past the draft and visible to them.
+    row, _ = await competitions.visible(ui.conn, ui.user(), detail.competition_id)
+    competition = await competitions.to_response(ui.conn, row, is_organiser=False)
+    categories = {c.slug: c.name for c in competition.categories}
     if values is None:
         values = {f"score_{k}": _number_text(v) for k, v in detail.sheet.scores.items()}
         values["comment"] = detail.sheet.comment
@@ -123,7 +116,7 @@ class JuryPages(Controller):
         user = ui.user()
         return await ui.render(
             "jury/index.html",
-            memberships=await web_queries.jury_memberships(ui.conn, account_id=user.account_id),
+            memberships=await jury_overview.memberships(ui.conn, user),
         )
 
     @get("/jury/accept")
@@ -229,18 +222,14 @@ class JuryPages(Controller):
     async def assignments(self, competition_id: FromPath[uuid.UUID], ui: UIDep) -> Response[Any]:
         """The juror's assignments with the state of each sheet and the overall progress."""
         user = ui.user()
-        juror, competition = await service.require_juror(ui.conn, user, competition_id)
+        juror, competition = await jury_service.require_juror(ui.conn, user, competition_id)
         if juror.conflicts_confirmed_at is None:
             return ui.redirect(f"/jury/{competition_id}/konflikte")
         items = await jury_scoring.my_assignments(ui.conn, user, competition_id)
         # Work still to do first, then alphabetically: the order a juror works through.
         items.sort(key=lambda i: (i.sheet_status == "final", i.entry.title.casefold()))
-        categories = {
-            c.slug: c.name
-            for c in await competition_queries.list_categories(
-                ui.conn, competition_id=competition_id
-            )
-        }
+        described = await competitions.to_response(ui.conn, competition, is_organiser=False)
+        categories = {c.slug: c.name for c in described.categories}
         counts = {
             s: sum(1 for i in items if i.sheet_status == s) for s in ("open", "draft", "final")
         }
@@ -262,7 +251,7 @@ class JuryPages(Controller):
         """Save the declaration; once confirmed, the assignments open."""
         user = ui.user()
         # Jurors of this competition only: how the form is read depends on blind judging.
-        _, competition = await service.require_juror(ui.conn, user, competition_id)
+        _, competition = await jury_service.require_juror(ui.conn, user, competition_id)
         values = forms.values(await ui.request.form())
         conflicts: list[dict[str, Any]] = []
         if competition.blind_judging:
@@ -293,7 +282,6 @@ class JuryPages(Controller):
                 {"conflicts": conflicts, "confirmed_complete": confirmed},
                 conflict_schemas.MyConflicts,
             )
-            await jury_conflicts.put_my_conflicts(ui.conn, user, competition_id, data)
         except msgspec.ValidationError as exc:
             return await _conflicts_page(
                 ui,
@@ -302,17 +290,17 @@ class JuryPages(Controller):
                 values=values,
                 problems=forms.Problems(message=forms.explain(str(exc), ui.locale)),
             )
-        except AppError as exc:
-            return await _conflicts_page(
-                ui,
-                competition_id,
-                status_code=exc.status_code,
-                values=values,
-                problems=forms.from_error(exc, ui.locale),
-            )
-        if confirmed:
-            return ui.redirect(f"/jury/{competition_id}", notice="conflicts_saved")
-        return ui.redirect(f"/jury/{competition_id}/konflikte", notice="conflicts_saved")
+        return await forms.answer(
+            ui.locale,
+            jury_conflicts.put_my_conflicts(ui.conn, user, competition_id, data),
+            done=lambda _: ui.redirect(
+                f"/jury/{competition_id}" if confirmed else f"/jury/{competition_id}/konflikte",
+                notice="conflicts_saved",
+            ),
+            again=lambda problems, status: _conflicts_page(
+                ui, competition_id, status_code=status, values=values, problems=problems
+            ),
+        )
 
     @get("/jury/bewertung/{assignment_id:uuid}")
     async def sheet(self, assignment_id: FromPath[uuid.UUID], ui: UIDep) -> Template:
@@ -345,36 +333,26 @@ class JuryPages(Controller):
         scores: dict[str, float] = {}
         errors: dict[str, str] = {}
         for criterion in detail.criteria:
-            raw = values.get(f"score_{criterion.key}", "").strip().replace(",", ".")
+            raw = values.get(f"score_{criterion.key}", "").strip()
             if not raw:
                 continue
-            try:
-                scores[criterion.key] = float(raw)
-            except ValueError:
+            number = forms.decimal(raw, ui.locale)
+            if number is None:
                 errors[f"scores.{criterion.key}"] = ui._("Bitte eine Zahl eingeben.")
+            else:
+                scores[criterion.key] = float(number)
         if final and values.get("confirm_final") != "1":
             errors["confirm_final"] = ui._(
                 "Bitte bestätigen Sie, dass der Bogen danach nicht mehr geändert werden kann."
             )
         # The Struct's own constraints (the comment's length and characters), as in the API.
-        body, problems = forms.convert(
+        body, invalid = forms.convert(
             scoring_schemas.ScoreBody,
             {"scores": scores, "final": final, "comment": values.get("comment", "")},
             ui.locale,
         )
-        if body is None or errors:
-            return await _sheet_page(
-                ui,
-                assignment_id,
-                status_code=422,
-                values=values,
-                problems=forms.Problems(fields=errors | problems),
-            )
-        try:
-            await jury_scoring.save_score(
-                ui.conn, user, assignment_id, body, if_match=_int(values.get("version"))
-            )
-        except PreconditionFailed as exc:
+
+        async def stale(problems: forms.Problems) -> Template:
             current = await jury_scoring.assignment_detail(ui.conn, user, assignment_id)
             values["version"] = str(current.sheet.version)
             return await _sheet_page(
@@ -382,24 +360,25 @@ class JuryPages(Controller):
                 assignment_id,
                 status_code=412,
                 values=values,
-                problems=forms.from_error(exc, ui.locale),
+                problems=problems,
                 stored=current.sheet,
             )
-        except AppError as exc:
-            return await _sheet_page(
-                ui,
-                assignment_id,
-                status_code=exc.status_code,
-                values=values,
-                problems=forms.from_error(exc, ui.locale),
+
+        return await forms.answer(
+            ui.locale,
+            jury_scoring.save_score(
+                ui.conn, user, assignment_id, body, if_match=forms.version(values)
             )
-        if final:
-            return ui.redirect(f"/jury/{detail.competition_id}", notice="sheet_final")
-        return ui.redirect(f"/jury/bewertung/{assignment_id}", notice="sheet_saved")
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value or "")
-    except ValueError:
-        return None
+            if body is not None and not errors
+            else None,
+            fields=errors | invalid,
+            done=lambda _: (
+                ui.redirect(f"/jury/{detail.competition_id}", notice="sheet_final")
+                if final
+                else ui.redirect(f"/jury/bewertung/{assignment_id}", notice="sheet_saved")
+            ),
+            again=lambda problems, status: _sheet_page(
+                ui, assignment_id, status_code=status, values=values, problems=problems
+            ),
+            stale=stale,
+        )

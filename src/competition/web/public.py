@@ -7,8 +7,8 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from competition.accounts import privacy_notice
-from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
+from competition.competitions.overview import service as overview
 from competition.errors import NotFound
 from competition.results import service as results
 from competition.web.rendering import UIDep
@@ -20,11 +20,7 @@ class PublicPages(Controller):
     @get("/")
     async def landing(self, ui: UIDep) -> Template:
         """Landing page: competitions open for entries first, then those under way, then results."""
-        principal = ui.principal
-        rows = await competition_queries.list_visible(
-            ui.conn, account_id=principal.account_id if principal else None
-        )
-        visible = [competitions.summary(r) for r in rows if r.phase != "draft"]
+        visible = [c for c in await overview.visible(ui.conn, ui.principal) if c.phase != "draft"]
         return await ui.render(
             "public/landing.html",
             open=[c for c in visible if c.submissions_open],

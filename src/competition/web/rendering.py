@@ -22,7 +22,7 @@ from litestar.template import TemplateConfig
 
 from competition.accounts import sessions
 from competition.auth import Conn, Principal, PrincipalDep
-from competition.jury import queries as jury_queries
+from competition.jury.overview import service as jury_overview
 from competition.web import i18n
 from competition.web.i18n import N_
 from competition.web.labels import field_label, label
@@ -267,8 +267,8 @@ class UI:
                     httponly=True,
                 )
             )
-        is_juror = self.principal is not None and await jury_queries.is_active_juror_anywhere(
-            self.conn, account_id=self.principal.account_id
+        is_juror = self.principal is not None and await jury_overview.is_juror(
+            self.conn, self.principal
         )
         base: dict[str, Any] = {
             "locale": self.locale,

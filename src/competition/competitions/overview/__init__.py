@@ -1,0 +1,1 @@
+"""Reads for overview pages: the competitions a person sees or organises, a competition's log."""
