@@ -9,6 +9,8 @@ import asyncpg
 import pytest
 
 from competition import vocabulary as v
+from competition.competitions.phases import PHASE_NAMES
+from competition.web.labels import LABELS
 
 COLUMNS: list[tuple[object, str, str]] = [
     (v.Locale, "account", "locale"),
@@ -55,3 +57,27 @@ async def test_vocabulary_matches_check_constraint(
     pool: asyncpg.Pool, vocabulary: object, table: str, column: str
 ) -> None:
     assert await allowed_values(pool, table, column) == set(v.values(vocabulary))
+
+
+LABELLED: list[tuple[str, object]] = [
+    ("entry", v.EntryStatus),
+    ("attachment", v.AttachmentStatus),
+    ("sheet", v.SheetState),
+    ("juror", v.JurorStatus),
+    ("run", v.AssignmentRunStatus),
+    ("mail", v.MailStatus),
+    ("conflict", v.ConflictType),
+    ("void", v.VoidReason),
+    ("method", v.Method),
+    ("role", v.CompanyRole),
+]
+
+
+@pytest.mark.parametrize(("kind", "vocabulary"), LABELLED, ids=[k for k, _ in LABELLED])
+def test_every_word_has_exactly_one_label(kind: str, vocabulary: object) -> None:
+    assert set(LABELS[kind]) == set(v.values(vocabulary))
+
+
+def test_every_phase_has_its_names() -> None:
+    assert set(PHASE_NAMES) == set(v.values(v.Phase))
+    assert all(set(names) == set(v.values(v.Locale)) for names in PHASE_NAMES.values())

@@ -56,11 +56,13 @@ DeclarationStatus = Literal["matched", "unmatched", "pending", "resolved", "dism
 VoidReason = Literal["member"]
 
 # An assignment run (solver) and a result run (aggregation).
-AssignmentRunStatus = Literal["queued", "running", "done", "infeasible", "failed", "deployed"]
+AssignmentRunStatus = Literal["queued", "done", "infeasible", "failed", "deployed"]
 ResultRunStatus = Literal["queued", "done", "failed"]
 
-# A juror's score sheet: saved as a draft until finalised.
+# A juror's score sheet: saved as a draft until finalised; and as jurors and organisers see an
+# assignment's sheet, "open" while none is saved yet.
 SheetStatus = Literal["draft", "final"]
+SheetState = Literal["open", "draft", "final"]
 
 # How scores are made comparable across jurors before ranking.
 Method = Literal["zscore", "raw"]

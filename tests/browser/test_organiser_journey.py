@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 from playwright.async_api import expect
 
+from competition.competitions import defaults
 from competition.localization import BERLIN
 from tests.browser.conftest import NewPage
 from tests.browser.support import accept_invitations, capture, log_in, score_all
@@ -136,9 +137,7 @@ async def test_organiser_journey_from_setup_to_publication(
     await page.get_by_role("link", name="Übersicht").click()
     await page.get_by_role("button", name="Jurybewertung starten").click()
     await expect(page.locator("#phase")).to_have_text("Jurybewertung")
-    points = {
-        title: {"innovation": p, "wirkung": p, "umsetzbarkeit": p} for _, _, title, p in ENTRIES
-    }
+    points = {title: {c.key: p for c in defaults.CRITERIA} for _, _, title, p in ENTRIES}
     await score_all(jurors[0], cid, points)
     await page.reload()
     await expect(page.locator(".stat").last).to_have_text("3/6 Bögen abgeschlossen")

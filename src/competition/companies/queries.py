@@ -10,6 +10,7 @@ import asyncpg
 
 from competition.db import one_row
 from competition.structs import Row
+from competition.vocabulary import CompanyRole
 
 
 class CompanyRow(Row, frozen=True):
@@ -30,7 +31,7 @@ class MemberRow(Row, frozen=True):
     email: str
     name: str
     locale: str
-    role: str
+    role: CompanyRole
 
 
 _COMPANY = "id, name, street, postal_code, city, district, employees, website, version, created_at"

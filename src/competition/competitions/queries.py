@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 
 from competition.structs import Row
+from competition.vocabulary import Phase
 
 
 class CompetitionRow(Row, frozen=True):
@@ -17,7 +18,7 @@ class CompetitionRow(Row, frozen=True):
     slug: str
     title: dict[str, str]
     description: dict[str, str]
-    phase: str
+    phase: Phase
     submission_opens_at: datetime
     submission_closes_at: datetime
     submissions_open: bool

@@ -132,7 +132,7 @@ class Competition(Response):
     slug: str
     title: dict[str, str]
     description: dict[str, str]
-    phase: str
+    phase: Phase
     phase_name: dict[str, str]
     submission_opens_at: datetime
     submission_closes_at: datetime
@@ -157,7 +157,7 @@ class CompetitionSummary(Response):
     id: uuid.UUID
     slug: str
     title: dict[str, str]
-    phase: str
+    phase: Phase
     phase_name: dict[str, str]
     submission_opens_at: datetime
     submission_closes_at: datetime

@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from competition.structs import Row
+from competition.vocabulary import EntryStatus, JurorStatus, SheetStatus
 
 
 class JurorRow(Row, frozen=True):
@@ -19,7 +20,7 @@ class JurorRow(Row, frozen=True):
     name: str
     expertise: list[str]
     max_load: int | None
-    status: str
+    status: JurorStatus
     invited_at: datetime
     accepted_at: datetime | None
     conflicts_confirmed_at: datetime | None
@@ -32,14 +33,14 @@ class AssignmentRow(Row, frozen=True):
     juror_id: uuid.UUID
     entry_id: uuid.UUID
     account_id: uuid.UUID | None
-    juror_status: str
+    juror_status: JurorStatus
     conflicts_confirmed_at: datetime | None
     confidentiality_accepted_at: datetime | None
     company_id: uuid.UUID
-    entry_status: str
+    entry_status: EntryStatus
     conflicted: bool
     voided_at: datetime | None
-    sheet_status: str | None
+    sheet_status: SheetStatus | None
     sheet_version: int | None
     scores: dict[str, float] | None
     comment: str | None

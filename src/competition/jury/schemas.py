@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from competition.structs import Response
 from competition.text import Line
+from competition.vocabulary import VoidReason
 
 # A category slug or criterion key; the service checks that it exists in the competition.
 Key = Annotated[Line, msgspec.Meta(max_length=63)]
-
-
-# Why an assignment was voided: its juror became a member of the entrant company.
-VoidReason = Literal["member"]
 
 
 class VoidedAssignment(Response):

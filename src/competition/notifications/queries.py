@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from competition.structs import Row
+from competition.vocabulary import MailStatus
 
 
 class EmailRow(Row, frozen=True):
@@ -22,7 +23,7 @@ class EmailRow(Row, frozen=True):
     body_text: str
     body_html: str | None
     message_id: str
-    status: str
+    status: MailStatus
     attempts: int
     last_error: str | None
     created_at: datetime
@@ -177,7 +178,7 @@ class MailItem(Row, frozen=True):
     recipient: str
     template: str
     subject: str
-    status: str
+    status: MailStatus
     attempts: int
     last_error: str | None
     created_at: datetime

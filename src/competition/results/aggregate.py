@@ -75,6 +75,7 @@ from competition.results.table import (
     table_from_records,
     weighted_total,
 )
+from competition.vocabulary import Method
 
 # The input types are part of this public face: callers build and check their input from here.
 __all__ = [
@@ -99,7 +100,6 @@ __all__ = [
     "weighted_total",
 ]
 
-Method = Literal["zscore", "raw"]
 Normalisation = Literal["juror", "pooled", "none"]
 
 METHODS: Final = ("zscore", "raw")

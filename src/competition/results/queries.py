@@ -10,13 +10,14 @@ import asyncpg
 
 from competition.results.snapshot import HashScheme
 from competition.structs import Row
+from competition.vocabulary import EntryStatus, Method, ResultRunStatus
 
 
 class ResultRunRow(Row, frozen=True):
     id: uuid.UUID
     competition_id: uuid.UUID
-    status: str
-    method: str
+    status: ResultRunStatus
+    method: Method
     parameters: dict[str, Any] | None
     result: dict[str, Any] | None
     snapshot_hash: str | None
@@ -57,7 +58,7 @@ _RUN = (
 
 
 async def insert_run(
-    conn: asyncpg.Connection, *, competition_id: uuid.UUID, method: str, created_by: uuid.UUID
+    conn: asyncpg.Connection, *, competition_id: uuid.UUID, method: Method, created_by: uuid.UUID
 ) -> uuid.UUID:
     run_id: uuid.UUID = await conn.fetchval(
         """INSERT INTO result_run (competition_id, method, created_by) VALUES ($1, $2, $3)
@@ -170,7 +171,7 @@ async def list_winners(conn: asyncpg.Connection, *, competition_id: uuid.UUID) -
 
 
 class EntryStanding(Row, frozen=True):
-    status: str
+    status: EntryStatus
     eligible: bool
 
 
@@ -259,8 +260,8 @@ async def reported_run(conn: asyncpg.Connection, *, competition_id: uuid.UUID) -
 
 class RunListItem(Row, frozen=True):
     id: uuid.UUID
-    status: str
-    method: str
+    status: ResultRunStatus
+    method: Method
     created_at: datetime
     finished_at: datetime | None
 

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import msgspec
 
-from competition.results.aggregate import Method
 from competition.structs import Request, Response
 from competition.text import Line, Text
+from competition.vocabulary import Method, ResultRunStatus
 
 
 class RunCreate(Request):
@@ -19,7 +19,7 @@ class RunCreate(Request):
 
 class RunCreated(Response):
     id: uuid.UUID
-    status: str
+    status: ResultRunStatus
 
 
 class Ranked(Response):
@@ -58,8 +58,8 @@ class ExcludedSheet(Response):
 
 class Run(Response):
     id: uuid.UUID
-    status: str
-    method: str
+    status: ResultRunStatus
+    method: Method
     parameters: dict[str, Any] | None
     reliability: dict[str, Any] | None
     snapshot_hash: str | None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -30,10 +30,11 @@ from competition.results import aggregate, queries, schemas
 from competition.results.queries import ResultRunRow
 from competition.results.snapshot import CURRENT_HASH_SCHEME
 from competition.services import Services
+from competition.vocabulary import Method
 
 
 async def create_run(
-    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, method: str
+    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, method: Method
 ) -> uuid.UUID:
     competition = await competitions.require_organiser(conn, principal, competition_id)
     if competition.phase not in ("judging", "deliberation"):
@@ -59,7 +60,7 @@ async def create_run(
 async def compute(
     conn: asyncpg.Connection,
     competition_id: uuid.UUID,
-    method: str,
+    method: Method,
     parameters: aggregate.AggregateParameters | None = None,
     hash_scheme: aggregate.HashScheme = CURRENT_HASH_SCHEME,
 ) -> tuple[aggregate.ScoreTable, aggregate.AggregateResult]:
@@ -111,7 +112,7 @@ async def compute(
     params = msgspec.structs.replace(params, excluded_sheets=excluded or msgspec.UNSET)
     result = aggregate.aggregate(
         table=table,
-        method=cast(aggregate.Method, method),
+        method=method,
         parameters=params,
         hash_scheme=hash_scheme,
     )

@@ -20,6 +20,8 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "uploaded": N_("Wird geprüft"),
         "verified": N_("Geprüft"),
         "rejected": N_("Abgelehnt"),
+        "deleted": N_("Gelöscht"),
+        "expired": N_("Abgelaufen"),
     },
     "sheet": {"open": N_("Offen"), "draft": N_("Entwurf"), "final": N_("Abgeschlossen")},
     "juror": {
@@ -30,7 +32,6 @@ LABELS: Final[dict[str, dict[str, str]]] = {
     },
     "run": {
         "queued": N_("Wartet"),
-        "running": N_("Läuft"),
         "done": N_("Fertig"),
         "infeasible": N_("Nicht lösbar"),
         "failed": N_("Fehlgeschlagen"),

@@ -8,13 +8,14 @@ from datetime import datetime
 import asyncpg
 
 from competition.structs import Row
+from competition.vocabulary import Phase
 
 
 class OrganisedCompetition(Row, frozen=True):
     id: uuid.UUID
     slug: str
     title: dict[str, str]
-    phase: str
+    phase: Phase
     submission_closes_at: datetime
     entries: int
     submitted: int

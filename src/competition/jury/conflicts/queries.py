@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from competition.structs import Row
+from competition.vocabulary import ConflictSource, ConflictType, DeclarationStatus
 
 
 class ConflictRow(Row, frozen=True):
@@ -16,10 +17,10 @@ class ConflictRow(Row, frozen=True):
     juror_id: uuid.UUID
     company_id: uuid.UUID
     company_name: str
-    type: str
+    type: ConflictType
     note: str | None
     declared_as: str | None
-    source: str
+    source: ConflictSource
 
 
 class DeclarationRow(Row, frozen=True):
@@ -30,9 +31,9 @@ class DeclarationRow(Row, frozen=True):
     company_id: uuid.UUID | None
     company_name: str | None
     declared_as: str | None
-    type: str
+    type: ConflictType
     note: str | None
-    status: str
+    status: DeclarationStatus
     matched_company_ids: list[uuid.UUID]
     created_at: datetime
 

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from competition.auth import Conn, User
 from competition.jury.conflicts import schemas, service
+from competition.vocabulary import DeclarationStatus
 
 
 class ConflictController(Controller):
@@ -53,7 +54,7 @@ class ConflictController(Controller):
         competition_id: uuid.UUID,
         user: User,
         conn: Conn,
-        status: Annotated[list[schemas.DeclarationStatus] | None, Parameter(query="status")] = None,
+        status: Annotated[list[DeclarationStatus] | None, Parameter(query="status")] = None,
     ) -> list[schemas.DeclarationOut]:
         """Jurors' declarations as typed, with matches and, for open ones, candidate companies
         (organisers). Open ones block deploying an assignment."""

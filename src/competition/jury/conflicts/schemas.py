@@ -10,19 +10,7 @@ import msgspec
 
 from competition.structs import Request, Response
 from competition.text import Line, Text
-
-ConflictType = Literal[
-    "employee",
-    "former_employee",
-    "customer",
-    "supplier",
-    "competitor",
-    "shareholder",
-    "advisor",
-    "family",
-    "other",
-]
-
+from competition.vocabulary import ConflictType, DeclarationStatus
 
 Note = Annotated[Text, msgspec.Meta(max_length=1000)]
 
@@ -40,7 +28,7 @@ class ConflictOut(Response):
     # Jurors see what they typed; in blind competitions nothing an organiser recorded.
     company_name: str | None
     # A ConflictType, or "member" for membership of the company (source "membership").
-    type: str
+    type: ConflictType
     note: str | None
     source: str  # "juror", "organiser" or "membership"
     # Declared after the assignment was deployed: an organiser decides about it.
@@ -53,9 +41,6 @@ class CandidateOut(Response):
     score: float
 
 
-DeclarationStatus = Literal["matched", "unmatched", "pending", "resolved", "dismissed"]
-
-
 class DeclarationOut(Response):
     """A juror's declaration as typed, for organisers: what it matched, and for open ones
     (unmatched, or made after deployment) the companies it may mean."""
@@ -66,7 +51,7 @@ class DeclarationOut(Response):
     declared_as: str | None
     company_id: uuid.UUID | None
     company_name: str | None
-    type: str
+    type: ConflictType
     note: str | None
     status: DeclarationStatus
     matched: list[CompanyChoice]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import cast
 
 import asyncpg
 
@@ -334,7 +333,7 @@ async def declarations(
                 company_name=d.company_name,
                 type=d.type,
                 note=d.note,
-                status=cast(schemas.DeclarationStatus, d.status),
+                status=d.status,
                 matched=[
                     schemas.CompanyChoice(id=i, name=names.get(str(i), "?"))
                     for i in d.matched_company_ids

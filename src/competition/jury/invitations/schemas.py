@@ -12,6 +12,7 @@ from competition.jury.conflicts.schemas import ConflictOut, SuggestedConflict
 from competition.jury.schemas import Key
 from competition.structs import Request, Response
 from competition.text import Email, Line
+from competition.vocabulary import JurorStatus
 
 
 class JurorInvite(Request):
@@ -29,7 +30,7 @@ class Juror(Response):
     name: str
     expertise: list[str]
     max_load: int | None
-    status: str
+    status: JurorStatus
     account_id: uuid.UUID | None
     invited_at: datetime
     accepted_at: datetime | None

@@ -9,14 +9,15 @@ from datetime import datetime
 import asyncpg
 
 from competition.structs import Row
+from competition.vocabulary import AssignmentRunStatus, JurorStatus, Phase
 
 
 class JuryMembership(Row, frozen=True):
     competition_id: uuid.UUID
     slug: str
     title: dict[str, str]
-    phase: str
-    status: str
+    phase: Phase
+    status: JurorStatus
     conflicts_confirmed: bool
     assigned: int
     final: int
@@ -24,7 +25,7 @@ class JuryMembership(Row, frozen=True):
 
 class RunListItem(Row, frozen=True):
     id: uuid.UUID
-    status: str
+    status: AssignmentRunStatus
     reviews_per_entry: int
     created_at: datetime
     finished_at: datetime | None

@@ -10,12 +10,13 @@ import asyncpg
 
 from competition.jury.queries import STANDING
 from competition.structs import Row
+from competition.vocabulary import AssignmentRunStatus
 
 
 class RunRow(Row, frozen=True):
     id: uuid.UUID
     competition_id: uuid.UUID
-    status: str
+    status: AssignmentRunStatus
     reviews_per_entry: int
     seed: int
     feasible: bool | None

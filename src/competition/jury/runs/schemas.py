@@ -10,6 +10,7 @@ import msgspec
 
 from competition.jury.schemas import VoidedAssignment
 from competition.structs import Request, Response
+from competition.vocabulary import AssignmentRunStatus
 
 
 class RunCreate(Request):
@@ -19,7 +20,7 @@ class RunCreate(Request):
 
 class RunCreated(Response):
     id: uuid.UUID
-    status: str
+    status: AssignmentRunStatus
 
 
 class ProposedAssignment(Response):
@@ -31,7 +32,7 @@ class ProposedAssignment(Response):
 
 class Run(Response):
     id: uuid.UUID
-    status: str
+    status: AssignmentRunStatus
     reviews_per_entry: int
     seed: int
     feasible: bool | None
@@ -48,5 +49,5 @@ class Run(Response):
 
 class Deployed(Response):
     id: uuid.UUID
-    status: str
+    status: AssignmentRunStatus
     created: int

@@ -12,6 +12,7 @@ import msgspec
 from competition.jury.schemas import Key, VoidedAssignment
 from competition.structs import Request, Response
 from competition.text import Text
+from competition.vocabulary import JurorStatus, Phase, SheetState
 
 
 class EntryForJuror(Response):
@@ -32,7 +33,7 @@ class CriterionOut(Response):
 
 
 class Sheet(Response):
-    status: str
+    status: SheetState
     version: int
     scores: dict[str, float]
     comment: str
@@ -44,7 +45,7 @@ class AssignmentItem(Response):
     id: uuid.UUID
     competition_id: uuid.UUID
     entry: EntryForJuror
-    sheet_status: str  # "open", "draft" or "final"
+    sheet_status: SheetState
     weighted_total: float | None
 
 
@@ -97,7 +98,7 @@ class CategoryProgress(Response):
 class JurorProgress(Response):
     juror_id: uuid.UUID
     name: str
-    status: str
+    status: JurorStatus
     assigned: int
     final: int
     draft: int
@@ -116,7 +117,7 @@ class EntryProgress(Response):
 
 
 class Progress(Response):
-    phase: str
+    phase: Phase
     submissions_open: bool
     entries: dict[str, int]
     by_category: list[CategoryProgress]

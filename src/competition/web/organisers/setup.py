@@ -12,7 +12,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from competition.competitions import phases, rules
+from competition.competitions import defaults, phases
 from competition.competitions import schemas as competition_schemas
 from competition.competitions import service as competitions
 from competition.competitions.districts import NAMES as DISTRICTS
@@ -242,25 +242,18 @@ def _district_choices() -> list[tuple[str, str]]:
 
 
 def _setup_defaults() -> dict[str, str]:
-    values = {"reviews_per_entry": "3", "tie_break": ", ".join(rules.DEFAULT_TIE_BREAK)}
-    fields = (
-        ("mobilitaet", "Mobilität", "Mobility"),
-        ("digitalisierung", "Digitalisierung", "Digitalisation"),
-        ("energie", "Energie", "Energy"),
-        ("kreislaufwirtschaft", "Kreislaufwirtschaft", "Circular economy"),
-    )
-    for i, (slug, de, en) in enumerate(fields):
-        values |= {f"categories[{i}].slug": slug, f"categories[{i}].name.de": de}
-        values[f"categories[{i}].name.en"] = en
-    criteria = (
-        ("innovation", "Innovationsgrad", "Innovation", "3"),
-        ("wirkung", "Wirkung für die Region", "Regional impact", "2"),
-        ("umsetzbarkeit", "Umsetzbarkeit", "Feasibility", "2"),
-    )
-    for i, (key, de, en, weight) in enumerate(criteria):
-        values |= {f"criteria[{i}].key": key, f"criteria[{i}].name.de": de}
-        values |= {f"criteria[{i}].name.en": en, f"criteria[{i}].weight": weight}
-        values |= {f"criteria[{i}].min": "0", f"criteria[{i}].max": "10"}
+    """The form filled in with the set-up every competition starts from (competitions.defaults)."""
+    values = {
+        "reviews_per_entry": str(defaults.REVIEWS_PER_ENTRY),
+        "tie_break": ", ".join(defaults.TIE_BREAK),
+    }
+    for i, c in enumerate(defaults.CATEGORIES):
+        values |= {f"categories[{i}].slug": c.slug, f"categories[{i}].name.de": c.de}
+        values[f"categories[{i}].name.en"] = c.en
+    for i, k in enumerate(defaults.CRITERIA):
+        values |= {f"criteria[{i}].key": k.key, f"criteria[{i}].name.de": k.de}
+        values |= {f"criteria[{i}].name.en": k.en, f"criteria[{i}].weight": str(k.weight)}
+        values |= {f"criteria[{i}].min": str(k.min), f"criteria[{i}].max": str(k.max)}
     return values
 
 
