@@ -27,7 +27,7 @@ from competition.auth import Principal
 from competition.companies import queries as company_queries
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
-from competition.errors import Conflict, FieldError, Invalid, NotFound
+from competition.errors import Conflict, Invalid, NotFound, Problem, problem
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.jury import queries as jury_queries
@@ -138,16 +138,16 @@ async def put_my_conflicts(
     juror, competition = await jury.require_juror(conn, principal, competition_id)
     companies = await participating(conn, competition_id)
     known = {c.id for c in companies}
-    problems: list[FieldError] = []
+    problems: list[Problem] = []
     for i, item in enumerate(data.conflicts):
         if (item.company_id is None) == (item.company is None):
-            problems.append(FieldError(f"conflicts[{i}]", "Entweder company_id oder company."))
+            problems.append(problem(f"conflicts[{i}]", "jury.company_id_or_company"))
         elif item.company_id is not None and (
             competition.blind_judging or str(item.company_id) not in known
         ):
-            problems.append(FieldError(f"conflicts[{i}].company_id", "Unbekanntes Unternehmen."))
+            problems.append(problem(f"conflicts[{i}].company_id", "jury.unknown_company"))
     if problems:
-        raise Invalid("Die Angaben sind ungültig.", fields=problems)
+        raise Invalid("jury.declaration_invalid", fields=problems)
     late = await queries.deployed(conn, competition_id=competition_id)
     previous = await queries.list_declarations(
         conn, competition_id=competition_id, juror_id=juror.id
@@ -264,7 +264,7 @@ async def record_conflict(
     juror = await jury_queries.get_juror(conn, juror_id=data.juror_id)
     company = await company_queries.get_company(conn, company_id=data.company_id)
     if juror is None or juror.competition_id != competition_id or company is None:
-        raise NotFound("Jurymitglied oder Unternehmen nicht gefunden.")
+        raise NotFound("jury.juror_or_company_not_found")
     await _stand(
         conn,
         juror_id=juror.id,
@@ -299,7 +299,7 @@ async def remove_conflict(
         conn, competition_id=competition_id, conflict_id=conflict_id
     )
     if removed is None:
-        raise NotFound("Kein von der Organisation eingetragener Konflikt mit dieser Kennung.")
+        raise NotFound("jury.recorded_conflict_not_found")
     await audit.record(
         conn,
         actor_id=principal.account_id,
@@ -367,16 +367,16 @@ async def decide(
         conn, competition_id=competition_id, declaration_id=declaration_id
     )
     if declaration is None:
-        raise NotFound("Angabe nicht gefunden.")
+        raise NotFound("jury.declaration_not_found")
     if declaration.status not in ("unmatched", "pending"):
-        raise Conflict("Über diese Angabe ist schon entschieden.", code="already_decided")
+        raise Conflict("jury.declaration_decided", code="already_decided")
     linked = data.company_ids
     known = {c.id for c in await participating(conn, competition_id)}
     unknown = [str(i) for i in linked if str(i) not in known]
     if unknown:
         raise Invalid(
-            "Unbekanntes Unternehmen.",
-            fields=[FieldError("company_ids", "Nimmt nicht teil: " + ", ".join(unknown))],
+            "jury.unknown_company",
+            fields=[problem("company_ids", "jury.not_taking_part", companies=", ".join(unknown))],
         )
     for company_id in linked:
         await _stand(
@@ -408,11 +408,7 @@ async def require_decided(conn: asyncpg.Connection, competition_id: uuid.UUID) -
     """No deployment while a declaration waits for an organiser."""
     waiting = await queries.open_declarations(conn, competition_id=competition_id)
     if waiting:
-        raise Conflict(
-            f"{waiting} Angabe(n) zu Interessenkonflikten warten auf eine Entscheidung der "
-            "Organisation (Jury-Seite). Erst danach kann die Zuteilung übernommen werden.",
-            code="open_declarations",
-        )
+        raise Conflict("jury.open_declarations", code="open_declarations", count=waiting)
 
 
 async def recuse(
@@ -425,7 +421,7 @@ async def recuse(
     assignment = await jury.own_assignment(conn, principal, assignment_id)
     recused_at = await queries.recuse(conn, assignment_id=assignment.id, reason=data.reason)
     if recused_at is None:  # a second click: already withdrawn, nothing more to do
-        raise NotFound("Zuteilung nicht gefunden.")
+        raise NotFound("jury.assignment_not_found")
     await events.record(conn, "assignment.recused", aggregate_id=assignment.id)
     await audit.record(
         conn,
