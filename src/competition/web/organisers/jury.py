@@ -72,7 +72,7 @@ class OrganiserJuryPages(Controller):
         # The declaration first: an unknown one is a 404, not a complaint about the form.
         declared = await jury_conflicts.declarations(ui.conn, ui.user(), competition_id, None)
         if declaration_id not in {d.id for d in declared}:
-            raise NotFound("Angabe nicht gefunden.")
+            raise NotFound("jury.declaration_not_found")
         form = await ui.request.form()
         chosen: list[str] = []
         if form.get("action") != "dismiss":
