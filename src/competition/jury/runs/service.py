@@ -148,8 +148,14 @@ async def on_run_requested(conn: asyncpg.Connection, services: Services, event: 
 
 
 async def get_run(
-    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, run_id: uuid.UUID
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    run_id: uuid.UUID,
+    *,
+    locale: str = "de",
 ) -> schemas.Run:
+    """The run with its report's sentences in `locale` (the API's: German)."""
     await competitions.require_organiser(conn, principal, competition_id)
     run = await queries.get_run(conn, run_id=run_id)
     if run is None or run.competition_id != competition_id:
@@ -176,7 +182,7 @@ async def get_run(
         reviews_per_entry=run.reviews_per_entry,
         seed=run.seed,
         feasible=run.feasible,
-        report=_report_out(run.report),
+        report=_report_out(run.report, locale),
         stats=run.stats,
         error=run.error,
         created_at=berlin(run.created_at),
@@ -187,13 +193,14 @@ async def get_run(
     )
 
 
-def _report_out(stored: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The stored report with its sentences, written now from its findings. Runs stored before
-    the solver returned findings carry their sentences instead, and show them as they are."""
+def _report_out(stored: dict[str, Any] | None, locale: str) -> dict[str, Any] | None:
+    """The stored report with its sentences, written now from its findings in `locale`. Runs
+    stored before the solver returned findings carry their German sentences instead, and show
+    them as they are."""
     if stored is None or "findings" not in stored:
         return stored
     report = msgspec.convert(stored, solver.FeasibilityReport)
-    return {**stored, "messages": wording.messages(report)}
+    return {**stored, "messages": wording.messages(report, locale)}
 
 
 async def deploy(
