@@ -22,6 +22,7 @@ from typing import cast
 
 import asyncpg
 
+from competition import catalog
 from competition.audit import service as audit
 from competition.auth import Principal
 from competition.companies import queries as company_queries
@@ -50,17 +51,24 @@ async def participating(
     ]
 
 
+def _reason(s: matching.Suggestion, locale: str) -> str:
+    if s.by == "website":
+        return catalog.text(
+            "jury.suggested_by_website", {"domain": s.domain, "website": s.website or ""}, locale
+        )
+    return catalog.text("jury.suggested_by_members", {"domain": s.domain}, locale)
+
+
 def suggested(
-    juror_email: str, companies: Iterable[matching.Company]
+    juror_email: str, companies: Iterable[matching.Company], locale: str = "de"
 ) -> list[schemas.SuggestedConflict]:
-    """Companies the juror's e-mail domain suggests a conflict with, each with its reason."""
+    """Companies the juror's e-mail domain suggests a conflict with, each with its reason in
+    `locale` (the API's: German)."""
     return [
         schemas.SuggestedConflict(
             company_id=uuid.UUID(s.company_id),
             company_name=s.company_name,
-            reason=f"E-Mail-Domain {s.domain} entspricht der Website {s.website}."
-            if s.by == "website"
-            else f"Mitglieder des Unternehmens nutzen die E-Mail-Domain {s.domain}.",
+            reason=_reason(s, locale),
         )
         for s in matching.suggestions(juror_email, companies)
     ]
@@ -79,9 +87,14 @@ def _declaration_out(d: DeclarationRow, *, blind: bool) -> schemas.ConflictOut:
 
 
 async def my_conflicts(
-    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    *,
+    locale: str = "de",
 ) -> schemas.MyConflictsOut:
-    """The juror's declarations as they made them, and (unless blind) the organiser's records."""
+    """The juror's declarations as they made them, and (unless blind) the organiser's records
+    and the suggested conflicts, their reasons in `locale` (the API's: German)."""
     juror, competition = await jury.require_juror(conn, principal, competition_id)
     blind = competition.blind_judging
     declared = await queries.list_declarations(
@@ -113,7 +126,7 @@ async def my_conflicts(
         companies=None
         if companies is None
         else [schemas.CompanyChoice(id=uuid.UUID(c.id), name=c.name) for c in companies],
-        suggested=None if companies is None else suggested(juror.email, companies),
+        suggested=None if companies is None else suggested(juror.email, companies, locale),
     )
 
 

@@ -180,8 +180,13 @@ async def accept(
 
 
 async def list_jurors(
-    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    *,
+    locale: str = "de",
 ) -> list[schemas.Juror]:
+    """The roster, with the reasons of suggested conflicts in `locale` (the API's: German)."""
     await competitions.require_organiser(conn, principal, competition_id)
     loads = await queries.loads(conn, competition_id=competition_id)
     standing = await conflict_queries.list_conflicts(conn, competition_id=competition_id)
@@ -209,7 +214,7 @@ async def list_jurors(
                 conflicts=[_conflict_out(c, blind=False) for c in mine],
                 suggested_conflicts=[
                     s
-                    for s in conflicts.suggested(juror.email, companies)
+                    for s in conflicts.suggested(juror.email, companies, locale)
                     if s.company_id not in declared
                 ],
             )

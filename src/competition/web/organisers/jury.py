@@ -182,7 +182,9 @@ async def _jury_page(
         "organiser/jury.html",
         status_code=status_code,
         competition=competition,
-        jurors=await jury_invitations.list_jurors(ui.conn, ui.user(), competition_id),
+        jurors=await jury_invitations.list_jurors(
+            ui.conn, ui.user(), competition_id, locale=ui.locale
+        ),
         open_declarations=await jury_conflicts.declarations(
             ui.conn, ui.user(), competition_id, ["unmatched", "pending"]
         ),
