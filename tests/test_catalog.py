@@ -26,9 +26,6 @@ from competition.competitions.phases import PHASE_NAMES
 from competition.errors import AppError, Conflict, Invalid, problem
 
 SRC = Path(competition.__file__).resolve().parent
-# Packages whose errors still say German text instead of a key. Emptied as they are converted;
-# until then their calls are not checked, except that the keys they already use count as used.
-NOT_YET_CONVERTED = ("jury", "results", "web")
 # Where the handlers word keys by name; errors.py also passes keys through (`problem()`).
 HANDLERS = ("errors.py", "server.py")
 MECHANISM = "errors.py"
@@ -47,10 +44,6 @@ class Use:
 def _modules() -> Iterator[tuple[str, ast.Module]]:
     for path in sorted(SRC.rglob("*.py")):
         yield str(path.relative_to(SRC)), ast.parse(path.read_text(), filename=str(path))
-
-
-def _unconverted(name: str) -> bool:
-    return name.split("/", maxsplit=1)[0] in NOT_YET_CONVERTED
 
 
 def _name(node: ast.expr) -> str | None:
@@ -163,11 +156,9 @@ def _use(call: ast.Call, where: str, constants: dict[str, str]) -> Use | None:
 
 @cache
 def uses() -> tuple[Use, ...]:
-    """Every call that names a key, outside the packages not yet converted."""
+    """Every call that names a key."""
     found: list[Use] = []
     for name, module in _modules():
-        if _unconverted(name):
-            continue
         constants = _constants(module)
         for node in ast.walk(module):
             use = _use(node, "", constants) if isinstance(node, ast.Call) else None
@@ -182,12 +173,7 @@ def used_keys() -> frozenset[str]:
     keys = {u.key for u in uses() if u.key is not None}
     keys |= set(error_classes().values())
     for name, module in _modules():
-        constants = _constants(module)
-        if _unconverted(name):  # keys it already uses, among its German texts
-            calls = [n for n in ast.walk(module) if isinstance(n, ast.Call)]
-            found = (_use(call, name, constants) for call in calls)
-            keys |= {u.key for u in found if u and u.key and KEY.match(u.key)}
-        elif name in HANDLERS:  # the status codes the handlers word when the catalog has them
+        if name in HANDLERS:  # the status codes the handlers word when the catalog has them
             for node in module.body:
                 value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
                 if isinstance(value, ast.Dict):
@@ -212,7 +198,7 @@ def placeholders(text: str) -> list[tuple[str, str, str | None]]:
     ]
 
 
-def test_every_error_outside_the_unconverted_packages_says_a_key() -> None:
+def test_every_error_says_a_key() -> None:
     """A German text (or a variable) where the key belongs, and field errors built as words
     (`FieldError(field, "…")`) instead of `problem(field, key)`."""
     without_key = [u.where for u in uses() if u.key is None or not KEY.match(u.key)]
@@ -220,7 +206,7 @@ def test_every_error_outside_the_unconverted_packages_says_a_key() -> None:
     worded_fields = [
         f"{name}:{node.lineno}"
         for name, module in _modules()
-        if not _unconverted(name) and name != "errors.py"
+        if name != "errors.py"
         for node in ast.walk(module)
         if isinstance(node, ast.Call) and _name(node.func) == "FieldError"
     ]

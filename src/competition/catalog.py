@@ -5,6 +5,8 @@ the words live in `locale/<lang>/LC_MESSAGES/errors.po` (msgid: the key, msgstr:
 `{name}` placeholders), so the API, the pages and the mails say the same thing, German first. The
 page texts keep their German msgids in the web catalog; error keys are stable identifiers instead,
 because the same refusal is worded in German for the API and in the visitor's language on a page.
+The few other sentences a service writes for people are keys here too, worded the same way: the
+findings of an assignment run (`run.finding.*`), why a conflict with a company is suggested.
 Parameters are worded here too: dates in Europe/Berlin, numbers in the locale's format, a name
 given in both languages (`{"de": …, "en": …}`: a phase, a category) in the text's language. A text
 may say how to word a parameter after a colon (`SPECS`): `{max:mb}` words a number of bytes as

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from litestar import Response
 
 from competition.companies.schemas import CompanyCreate
-from competition.errors import AppError, Conflict, FieldError, Invalid, PreconditionFailed
+from competition.errors import AppError, Conflict, FieldError, Invalid, PreconditionFailed, problem
 from competition.web import charts, forms
 
 
@@ -56,16 +57,33 @@ def test_form_strings_become_the_struct_with_its_types() -> None:
     assert forms.local_datetime("2026-12-01T12:30") == "2026-12-01T12:30:00"
 
 
+# A refusal as services raise it: a key and its parameters, worded by the error catalog.
+CLOSED = Conflict(
+    "entry.submissions_closed",
+    code="submissions_closed",
+    closes_at=datetime(2026, 6, 30, 21, 59, tzinfo=UTC),
+)
+
+
 def test_service_refusals_become_form_messages_in_the_page_language() -> None:
-    refusal = Invalid(
-        "Die Eingaben sind ungültig.", fields=[FieldError("criteria[0].max", "zu klein")]
-    )
+    refusal = Invalid(fields=[problem("criteria[0].max", "competition.max_not_above_min")])
     assert forms.from_error(refusal, "de") == forms.Problems(
-        message="Die Eingaben sind ungültig.", fields={"criteria[0].max": "zu klein"}
+        message="Die Eingaben sind ungültig.",
+        fields={"criteria[0].max": "max muss größer als min sein."},
     )
-    closed = Conflict("Die Einreichung ist geschlossen (…).", code="submissions_closed")
-    assert forms.from_error(closed, "en").message == "Submissions are closed."
-    assert forms.from_error(closed, "de").message == "Die Einreichung ist geschlossen (…)."
+    assert forms.from_error(refusal, "en") == forms.Problems(
+        message="The input is invalid.", fields={"criteria[0].max": "max must be greater than min."}
+    )
+    assert forms.from_error(CLOSED, "en").message == (
+        "Submissions are closed (deadline: 30 Jun 2026, 23:59 (Berlin time))."
+    )
+    assert forms.from_error(CLOSED, "de").message == (
+        "Die Einreichung ist geschlossen (Einsendeschluss: 30.06.2026, 23:59 Uhr). / Submissions "
+        "are closed (deadline: 30 Jun 2026, 23:59 (Berlin time))."
+    )
+    # A field error given as words (the API's own shape) is shown as it is.
+    worded = Invalid(fields=[FieldError("title", "zu lang")])
+    assert forms.from_error(worded, "en").fields == {"title": "zu lang"}
 
 
 def test_numbers_are_read_as_the_browser_sends_them_or_as_written_in_the_page_language() -> None:
@@ -126,7 +144,7 @@ async def test_a_form_is_answered_by_the_service_result_or_by_the_page_again() -
         ),
         await forms.answer(
             "en",
-            refuse(Conflict("Die Einreichung ist geschlossen (…).", code="submissions_closed")),
+            refuse(CLOSED),
             done=redirect,
             again=again,
         ),
@@ -152,7 +170,13 @@ async def test_a_form_is_answered_by_the_service_result_or_by_the_page_again() -
     ]
     assert shown == [
         ("again", forms.Problems(fields={"title": "Bitte ausfüllen."}), 422),
-        ("again", forms.Problems(message="Submissions are closed."), 409),
+        (
+            "again",
+            forms.Problems(
+                message="Submissions are closed (deadline: 30 Jun 2026, 23:59 (Berlin time))."
+            ),
+            409,
+        ),
         ("again", forms.Problems(message="Ungültig.", fields={"title": "zu lang"}), 422),
         ("stale", forms.Problems(message="Inzwischen …"), 412),
         ("again", forms.Problems(message="Inzwischen …"), 412),

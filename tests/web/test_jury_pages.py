@@ -1,4 +1,5 @@
-"""Juror pages over HTTP: the blind declaration by name, and a score sheet saved elsewhere."""
+"""Juror pages over HTTP: the blind declaration by name, a score sheet saved elsewhere, and
+suggested conflicts in the page's language."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ async def juror_of_closed_competition(
     new_client: Callable[[], httpx.AsyncClient],
     pool: asyncpg.Pool,
     smtp_server: Any,
+    juror_email: str = "jo@jury.example",
     **competition: Any,
 ) -> tuple[Session, Session, str]:
     """(organiser, juror signed in with `client`, competition id) with one submitted entry."""
@@ -45,7 +47,7 @@ async def juror_of_closed_competition(
     await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "closed"})
     smtp_server.clear()
     await organiser.post(
-        f"/api/v1/competitions/{cid}/jurors", json={"email": "jo@jury.example", "name": "Jo"}
+        f"/api/v1/competitions/{cid}/jurors", json={"email": juror_email, "name": "Jo"}
     )
     (mail,) = await smtp_server.wait_for(1, timeout=20)
     token = token_from(text(mail), "/jury/accept")
@@ -158,3 +160,50 @@ async def test_score_sheet_saved_elsewhere_shows_the_stored_points_and_keeps_the
         {"innovation": 8.5, "impact": 6.0},
         "Stark in der Umsetzung.",
     )
+
+
+async def test_suggested_conflicts_give_their_reason_in_the_page_language(
+    client: httpx.AsyncClient,
+    new_client: Callable[[], httpx.AsyncClient],
+    pool: asyncpg.Pool,
+    smtp_server: Any,
+) -> None:
+    # The company's website is muster-zulieferer.example; its owner mails from zulieferer.example.
+    organiser, juror, cid = await juror_of_closed_competition(
+        client, new_client, pool, smtp_server, juror_email="jo@muster-zulieferer.example"
+    )
+    await organiser.post(
+        f"/api/v1/competitions/{cid}/jurors",
+        json={"email": "kai@zulieferer.example", "name": "Kai"},
+    )
+    by_website = {
+        "de": "E-Mail-Domain muster-zulieferer.example entspricht der Website "
+        "muster-zulieferer.example.",
+        "en": "The e-mail domain muster-zulieferer.example matches the website "
+        "muster-zulieferer.example.",
+    }
+    by_members = {
+        "de": "Mitglieder des Unternehmens nutzen die E-Mail-Domain zulieferer.example.",
+        "en": "Members of the company use the e-mail domain zulieferer.example.",
+    }
+
+    mine = (await juror.get(f"/api/v1/competitions/{cid}/conflicts/me")).json()
+    assert [(s["company_name"], s["reason"]) for s in mine["suggested"]] == [
+        ("Muster Zulieferer GmbH", by_website["de"])
+    ]
+    page = await juror.get(f"/jury/{cid}/konflikte")
+    assert f"<small>Hinweis: {by_website['de']}</small>" in page.text
+    page = await juror.get(f"/jury/{cid}/konflikte?lang=en")
+    assert f"<small>Hint: {by_website['en']}</small>" in page.text
+
+    jurors = (await organiser.get(f"/api/v1/competitions/{cid}/jurors")).json()
+    assert sorted((j["name"], s["reason"]) for j in jurors for s in j["suggested_conflicts"]) == [
+        ("Jo", by_website["de"]),
+        ("Kai", by_members["de"]),
+    ]
+    page = await organiser.get(f"/organisation/{cid}/jury?lang=en")
+    assert [
+        reason
+        for reason in (by_website["en"], by_members["en"])
+        if f"<small>Possible conflict: Muster Zulieferer GmbH – {reason}</small>" in page.text
+    ] == [by_website["en"], by_members["en"]]

@@ -373,7 +373,7 @@ async def get(
     role = await require_member(conn, principal, company_id)
     row = await queries.get_company(conn, company_id=company_id)
     if row is None:
-        raise NotFound("Unternehmen nicht gefunden.")
+        raise NotFound("company.not_found")
     return await to_response(conn, row), role
 
 

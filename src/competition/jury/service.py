@@ -47,7 +47,7 @@ async def require_juror(
         else None
     )
     if competition is None or juror is None:
-        raise NotFound("Keine Jurytätigkeit in diesem Wettbewerb.")
+        raise NotFound("jury.not_a_juror")
     return juror, competition
 
 
@@ -56,15 +56,9 @@ def require_declarations(
 ) -> None:
     """No entry before the juror has accepted confidentiality and confirmed the conflicts."""
     if confidentiality_accepted_at is None:
-        raise Forbidden(
-            "Bitte verpflichten Sie sich zuerst zur Vertraulichkeit.",
-            code="confidentiality_required",
-        )
+        raise Forbidden("jury.confidentiality_required", code="confidentiality_required")
     if conflicts_confirmed_at is None:
-        raise Forbidden(
-            "Bitte bestätigen Sie zuerst Ihre Angaben zu Interessenkonflikten.",
-            code="conflicts_unconfirmed",
-        )
+        raise Forbidden("jury.conflicts_unconfirmed", code="conflicts_unconfirmed")
 
 
 async def own_assignment(
@@ -83,7 +77,7 @@ async def own_assignment(
         or row.voided_at is not None
         or row.entry_status in LEFT_COMPETITION
     ):
-        raise NotFound("Zuteilung nicht gefunden.")
+        raise NotFound("jury.assignment_not_found")
     require_declarations(row.conflicts_confirmed_at, row.confidentiality_accepted_at)
     return row
 

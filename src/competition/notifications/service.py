@@ -81,7 +81,7 @@ async def outbox(
     administrators (every mail); anyone else is refused before anything is read."""
     reader = await queries.outbox_reader(conn, account_id=principal.account_id)
     if not (reader.is_admin or principal.is_organiser or reader.organises):
-        raise Forbidden("Nur für Organisatoren.")
+        raise Forbidden("organisers_only")
     account_id, everything = principal.account_id, reader.is_admin
     mails = await queries.list_outbox(
         conn,

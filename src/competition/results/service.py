@@ -17,11 +17,12 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from competition import catalog
 from competition.audit import service as audit
 from competition.auth import Principal
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
-from competition.errors import Conflict, FieldError, Invalid, NotFound
+from competition.errors import Conflict, Invalid, NotFound, Problem, problem
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.localization import berlin
@@ -38,9 +39,7 @@ async def create_run(
 ) -> uuid.UUID:
     competition = await competitions.require_organiser(conn, principal, competition_id)
     if competition.phase not in ("judging", "deliberation"):
-        raise Conflict(
-            "Ergebnisse werden in der Jurybewertung oder Beratung berechnet.", code="wrong_phase"
-        )
+        raise Conflict("result.run_wrong_phase", code="wrong_phase")
     run_id = await queries.insert_run(
         conn, competition_id=competition_id, method=method, created_by=principal.account_id
     )
@@ -68,7 +67,7 @@ async def compute(
     hash is made with `hash_scheme` (a new run's: the current one)."""
     competition = await competition_queries.get_competition(conn, competition_id=competition_id)
     if competition is None:
-        raise NotFound("Wettbewerb nicht gefunden.")
+        raise NotFound("competition.not_found")
     criteria = [
         aggregate.Criterion(key=c.key, weight=c.weight, min=c.min_score, max=c.max_score)
         for c in await competition_queries.list_criteria(conn, competition_id=competition_id)
@@ -161,7 +160,7 @@ async def verify_run(conn: asyncpg.Connection, *, run_id: uuid.UUID) -> Verifica
     stored hash was made with, and compare."""
     run = await queries.get_run(conn, run_id=run_id)
     if run is None or run.status != "done" or run.parameters is None or run.hash_scheme is None:
-        raise NotFound("Kein abgeschlossener Ergebnislauf mit dieser Id.")
+        raise NotFound("result.finished_run_not_found")
     parameters = msgspec.convert(run.parameters, aggregate.AggregateParameters)
     _, result = await compute(
         conn, run.competition_id, run.method, parameters, hash_scheme=run.hash_scheme
@@ -181,7 +180,7 @@ async def _run_of(
     await competitions.require_organiser(conn, principal, competition_id)
     run = await queries.get_run(conn, run_id=run_id)
     if run is None or run.competition_id != competition_id:
-        raise NotFound("Ergebnislauf nicht gefunden.")
+        raise NotFound("result.run_not_found")
     return run
 
 
@@ -224,10 +223,10 @@ async def set_winners(
 ) -> schemas.Winners:
     competition = await competitions.require_organiser(conn, principal, competition_id)
     if competition.phase != "deliberation":
-        raise Conflict("Sieger werden in der Beratung festgelegt.", code="wrong_phase")
+        raise Conflict("result.winners_in_deliberation", code="wrong_phase")
     run = await _run_of(conn, principal, competition_id, data.result_run_id)
     if run.status != "done" or run.result is None:
-        raise Conflict("Dieser Ergebnislauf ist nicht abgeschlossen.", code="run_not_done")
+        raise Conflict("result.run_not_done", code="run_not_done")
     rankings = {
         c["category"]: {r["entry_id"]: r["rank"] for r in c["ranking"]}
         for c in run.result["categories"]
@@ -240,45 +239,41 @@ async def set_winners(
     standings = await queries.entry_standings(
         conn, competition_id=competition_id, entry_ids=[w.entry_id for w in data.winners]
     )
-    problems: list[FieldError] = []
+    problems: list[Problem] = []
     seen_places: set[tuple[str, int]] = set()
     seen_entries: set[uuid.UUID] = set()
     rows = []
     for i, w in enumerate(data.winners):
         ranking = rankings.get(w.category)
         if w.category not in category_ids or ranking is None:
-            problems.append(FieldError(f"winners[{i}].category", "Unbekannte Kategorie."))
+            problems.append(problem(f"winners[{i}].category", "entry.unknown_category"))
             continue
         if str(w.entry_id) not in ranking:
-            problems.append(
-                FieldError(
-                    f"winners[{i}].entry_id",
-                    "Dieser Beitrag steht nicht in der Rangliste der Kategorie.",
-                )
-            )
+            problems.append(problem(f"winners[{i}].entry_id", "result.entry_not_ranked"))
             continue
-        left = _left_competition(standings.get(w.entry_id))
+        left = _left_competition(f"winners[{i}].entry_id", standings.get(w.entry_id))
         if left is not None:
-            problems.append(FieldError(f"winners[{i}].entry_id", left))
+            problems.append(left)
             continue
         if (w.category, w.place) in seen_places or w.entry_id in seen_entries:
-            problems.append(FieldError(f"winners[{i}]", "Platz oder Beitrag doppelt vergeben."))
+            problems.append(problem(f"winners[{i}]", "result.place_or_entry_repeated"))
             continue
         seen_places.add((w.category, w.place))
         seen_entries.add(w.entry_id)
         rank = ranking[str(w.entry_id)]
         if rank != w.place and not (w.justification and w.justification.strip()):
             problems.append(
-                FieldError(
+                problem(
                     f"winners[{i}].justification",
-                    f"Platz {w.place} weicht vom Rang {rank} der Rangliste ab: bitte schriftlich "
-                    "begründen.",
+                    "result.justification_required",
+                    place=w.place,
+                    rank=rank,
                 )
             )
             continue
         rows.append((category_ids[w.category], w.place, w.entry_id, rank, w.justification))
     if problems:
-        raise Invalid("Die Siegerauswahl ist so nicht möglich.", fields=problems)
+        raise Invalid("result.winners_invalid", fields=problems)
     await queries.replace_winners(
         conn,
         competition_id=competition_id,
@@ -309,16 +304,16 @@ async def set_winners(
     return await winners(conn, principal, competition_id)
 
 
-def _left_competition(standing: queries.EntryStanding | None) -> str | None:
+def _left_competition(field: str, standing: queries.EntryStanding | None) -> Problem | None:
     """Why an entry cannot win (withdrawn, disqualified, not eligible), or None if it can."""
     if standing is None:
-        return "Diesen Beitrag gibt es in diesem Wettbewerb nicht."
+        return problem(field, "result.entry_not_in_competition")
     if standing.status == "withdrawn":
-        return "Dieser Beitrag wurde zurückgezogen und kann nicht gewinnen."
+        return problem(field, "result.entry_withdrawn")
     if standing.status == "disqualified":
-        return "Dieser Beitrag ist ausgeschlossen und kann nicht gewinnen."
+        return problem(field, "result.entry_disqualified")
     if standing.status != "submitted" or not standing.eligible:
-        return "Dieser Beitrag nimmt nicht am Wettbewerb teil und kann nicht gewinnen."
+        return problem(field, "result.entry_not_taking_part")
     return None
 
 
@@ -351,26 +346,39 @@ async def publish(
         conn, competition_id=competition_id, for_update=True
     )
     if competition is None:
-        raise NotFound("Wettbewerb nicht gefunden.")
+        raise NotFound("competition.not_found")
     if competition.phase != "deliberation":
-        raise Conflict("Veröffentlicht wird aus der Beratung heraus.", code="wrong_phase")
+        raise Conflict("result.publish_from_deliberation", code="wrong_phase")
     rows = await queries.list_winners(conn, competition_id=competition_id)
     if not rows:
-        raise Conflict("Bitte zuerst die Sieger festlegen.", code="no_winners")
+        raise Conflict("result.no_winners", code="no_winners")
     # Checked again under the competition's lock: an entry withdrawn since the winners were
     # chosen must not be published (a withdrawal waits for this lock, see entries.withdraw).
     standings = await queries.entry_standings(
         conn, competition_id=competition_id, entry_ids=[w.entry_id for w in rows]
     )
     gone = [
-        f"„{w.title}“: {reason}"
+        (w.title, reason)
         for w in rows
-        if (reason := _left_competition(standings.get(w.entry_id))) is not None
+        if (reason := _left_competition("winners", standings.get(w.entry_id))) is not None
     ]
     if gone:
+        # One sentence per winner that left, each worded in both languages: the refusal names
+        # them all, in German for the API and in the page's language on the organiser's page.
         raise Conflict(
-            " ".join(gone) + " Bitte legen Sie die Sieger neu fest.",
+            "result.winners_left",
             code="winner_left_competition",
+            winners={
+                locale: " ".join(
+                    catalog.text(
+                        "result.winner_left",
+                        {"title": title, "reason": reason.worded(locale).message},
+                        locale,
+                    )
+                    for title, reason in gone
+                )
+                for locale in catalog.LOCALES
+            },
         )
     run_id = rows[0].result_run_id
     await queries.freeze(conn, run_id=run_id)
@@ -449,7 +457,7 @@ async def public_winners(conn: asyncpg.Connection, *, slug: str) -> schemas.Publ
         await queries.published_at(conn, competition_id=competition.id) if competition else None
     )
     if competition is None or published is None:
-        raise NotFound("Für diesen Wettbewerb sind noch keine Sieger veröffentlicht.")
+        raise NotFound("result.not_published")
     categories = await competition_queries.list_categories(conn, competition_id=competition.id)
     rows = await queries.list_winners(conn, competition_id=competition.id)
     return schemas.PublicWinners(

@@ -20,7 +20,6 @@ from babel.numbers import NumberFormatError, parse_decimal
 from litestar import Response
 from litestar.datastructures import FormMultiDict
 
-from competition import catalog
 from competition.errors import AppError, PreconditionFailed
 from competition.text import is_control_message
 from competition.web.i18n import N_, gettext, number
@@ -35,54 +34,6 @@ _AT = re.compile(r" - at `\$([^`]*)`$")
 _LOCAL_MINUTES = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
 # What `<input type="number">` sends, whatever the page's language: an HTML floating-point number.
 _HTML_NUMBER = re.compile(r"-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
-
-# Codes of domain errors whose German detail has an English wording here; others show the detail.
-ERROR_TEXTS: dict[str, str] = {
-    "version_conflict": N_(
-        "Inzwischen wurde eine neuere Fassung gespeichert. Ihre Eingaben sind nicht verloren."
-    ),
-    "submissions_closed": N_("Die Einreichung ist geschlossen."),
-    "invalid_credentials": N_("E-Mail-Adresse oder Passwort ist falsch."),
-    "email_not_verified": N_(
-        "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse über den Link in unserer E-Mail."
-    ),
-    "invalid_token": N_("Der Link ist ungültig oder abgelaufen."),
-    "rate_limited": N_(
-        "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es erneut."
-    ),
-    "cross_site_request": N_("Diese Anfrage kam von einer fremden Seite und wurde abgelehnt."),
-    "csrf_failed": N_(
-        "Ihre Sitzung ist abgelaufen oder das Formular ist veraltet. Bitte laden Sie die Seite neu."
-    ),
-    "conflicts_unconfirmed": N_(
-        "Bitte bestätigen Sie zuerst Ihre Angaben zu Interessenkonflikten."
-    ),
-    "not_found": N_("Nicht gefunden."),
-    "forbidden": N_("Keine Berechtigung."),
-    "unauthorized": N_("Bitte melden Sie sich an."),
-    "sheet_final": N_("Dieser Bewertungsbogen ist abgeschlossen und gesperrt."),
-    "attachments_pending": N_(
-        "Anhänge werden noch hochgeladen oder geprüft. Bitte warten Sie, bis alle geprüft sind."
-    ),
-    "ineligible": N_("Der Unternehmenssitz liegt nicht im Teilnahmegebiet des Wettbewerbs."),
-    "already_invited": N_("Diese Adresse ist bereits in die Jury eingeladen."),
-    "slug_taken": N_("Diese Kurzbezeichnung ist bereits vergeben."),
-    "illegal_transition": N_("Dieser Phasenwechsel ist nicht möglich."),
-    "service_unavailable": N_(
-        "Ein Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es gleich erneut."
-    ),
-    "control_characters": N_("Die Anfrage enthält unzulässige Steuerzeichen."),
-    "reason_required": N_("Nach dem Einsendeschluss braucht ein Rückzug eine Begründung."),
-    "winner_left_competition": N_(
-        "Ein Sieger wurde zurückgezogen oder ausgeschlossen. Bitte legen Sie die Sieger neu fest."
-    ),
-    "invitation_closed": N_("Diese Einladung ist nicht mehr offen. Bitten Sie um eine neue."),
-    "invitation_for_other_address": N_(
-        "Diese Einladung gilt für eine andere E-Mail-Adresse. Bitte melden Sie sich mit der "
-        "eingeladenen Adresse an."
-    ),
-}
-
 
 # What a pattern means, by field name: "the format is wrong" alone does not help anyone.
 FORMAT_HINTS: dict[str, str] = {
@@ -213,13 +164,10 @@ def convert(
 
 
 def from_error(exc: AppError, locale: str) -> Problems:
-    """A service's refusal as form messages: the detail on top, field errors at their fields."""
-    if locale == "de" or exc.key in catalog.texts(locale) or exc.code not in ERROR_TEXTS:
-        message = exc.worded(locale)
-    else:
-        message = gettext(locale, ERROR_TEXTS[exc.code])
+    """A service's refusal as form messages in the page's language, worded by the error catalog
+    as the API words it in German: the refusal on top, field problems at their fields."""
     fields = {f.field: f.message for f in exc.worded_fields(locale)}
-    return Problems(message=message, fields=fields)
+    return Problems(message=exc.worded(locale), fields=fields)
 
 
 async def answer(

@@ -45,7 +45,7 @@ async def _conflicts_page(
 ) -> Template:
     user = ui.user()
     _, competition = await jury_service.require_juror(ui.conn, user, competition_id)
-    declared = await jury_conflicts.my_conflicts(ui.conn, user, competition_id)
+    declared = await jury_conflicts.my_conflicts(ui.conn, user, competition_id, locale=ui.locale)
     if values is None:
         values = {"confirmed": "1"} if declared.confirmed_complete else {}
         own = [c for c in declared.conflicts if c.source == "juror"]

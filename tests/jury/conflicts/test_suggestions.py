@@ -1,5 +1,6 @@
 """Suggested conflicts: a juror's e-mail domain against companies' websites and members; the
-matching says what matched, the service says it in words."""
+matching says what matched, the service says it in words (German for the API, or the language a
+page asks for)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ def test_suggestions_match_website_and_member_domains() -> None:
     found = suggested("k.klein@beispiel.example", COMPANIES)
     assert [(s.company_id, s.reason) for s in found] == [
         (B, "Mitglieder des Unternehmens nutzen die E-Mail-Domain beispiel.example."),
+    ]
+
+
+def test_suggestions_give_their_reason_in_the_language_asked_for() -> None:
+    found = suggested("dr.meier@muster-gmbh.example", COMPANIES, "en")
+    assert [(s.company_id, s.reason) for s in found] == [
+        (A, "The e-mail domain muster-gmbh.example matches the website muster-gmbh.example."),
+    ]
+    found = suggested("k.klein@beispiel.example", COMPANIES, "en")
+    assert [(s.company_id, s.reason) for s in found] == [
+        (B, "Members of the company use the e-mail domain beispiel.example."),
     ]
 
 

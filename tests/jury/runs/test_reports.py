@@ -1,6 +1,7 @@
 """The feasibility report of an assignment run as organisers read it: the API and the run page say
-the same sentences, written from the solver's findings; a run stored before the solver returned
-findings shows the sentences it was stored with."""
+the same sentences, written from the solver's findings (the API in German, the page in its
+language); a run stored before the solver returned findings shows the sentences it was stored
+with."""
 
 from __future__ import annotations
 
@@ -64,6 +65,9 @@ async def test_a_run_stored_before_findings_shows_its_sentences(
     page = await organiser.get(f"/organisation/{cid}/zuteilung/{run_id}")
     assert page.status_code == 200
     assert listed(page.text) == STORED_BEFORE_FINDINGS["messages"]
+    # Stored as German sentences, they stay German on an English page.
+    english = await organiser.get(f"/organisation/{cid}/zuteilung/{run_id}?lang=en")
+    assert listed(english.text) == STORED_BEFORE_FINDINGS["messages"]
 
 
 async def test_a_new_run_stores_findings_and_says_them_in_api_and_page(
@@ -105,3 +109,13 @@ async def test_a_new_run_stores_findings_and_says_them_in_api_and_page(
     page = await organiser.get(f"/organisation/{cid}/zuteilung/{run['id']}")
     assert page.status_code == 200
     assert listed(page.text) == sentences
+    # The page words the findings in its language; the API stays German.
+    english = await organiser.get(f"/organisation/{cid}/zuteilung/{run['id']}?lang=en")
+    assert listed(english.text) == [
+        "2 reviews needed, capacity 0.",
+        "The jury's capacity is not enough: 2 review(s) short.",
+        f"Entry {entry['id']}: 0 eligible jurors, 2 needed.",
+        "Only 0 of 2 reviews can be assigned within the conflicts of interest and maximum loads.",
+    ]
+    r = await organiser.get(f"/api/v1/competitions/{cid}/assignment-runs/{run['id']}")
+    assert r.json()["report"]["messages"] == sentences

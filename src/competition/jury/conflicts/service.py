@@ -21,12 +21,13 @@ from collections.abc import Iterable
 
 import asyncpg
 
+from competition import catalog
 from competition.audit import service as audit
 from competition.auth import Principal
 from competition.companies import queries as company_queries
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
-from competition.errors import Conflict, FieldError, Invalid, NotFound
+from competition.errors import Conflict, Invalid, NotFound, Problem, problem
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.jury import queries as jury_queries
@@ -49,17 +50,24 @@ async def participating(
     ]
 
 
+def _reason(s: matching.Suggestion, locale: str) -> str:
+    if s.by == "website":
+        return catalog.text(
+            "jury.suggested_by_website", {"domain": s.domain, "website": s.website or ""}, locale
+        )
+    return catalog.text("jury.suggested_by_members", {"domain": s.domain}, locale)
+
+
 def suggested(
-    juror_email: str, companies: Iterable[matching.Company]
+    juror_email: str, companies: Iterable[matching.Company], locale: str = "de"
 ) -> list[schemas.SuggestedConflict]:
-    """Companies the juror's e-mail domain suggests a conflict with, each with its reason."""
+    """Companies the juror's e-mail domain suggests a conflict with, each with its reason in
+    `locale` (the API's: German)."""
     return [
         schemas.SuggestedConflict(
             company_id=uuid.UUID(s.company_id),
             company_name=s.company_name,
-            reason=f"E-Mail-Domain {s.domain} entspricht der Website {s.website}."
-            if s.by == "website"
-            else f"Mitglieder des Unternehmens nutzen die E-Mail-Domain {s.domain}.",
+            reason=_reason(s, locale),
         )
         for s in matching.suggestions(juror_email, companies)
     ]
@@ -78,9 +86,14 @@ def _declaration_out(d: DeclarationRow, *, blind: bool) -> schemas.ConflictOut:
 
 
 async def my_conflicts(
-    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    *,
+    locale: str = "de",
 ) -> schemas.MyConflictsOut:
-    """The juror's declarations as they made them, and (unless blind) the organiser's records."""
+    """The juror's declarations as they made them, and (unless blind) the organiser's records
+    and the suggested conflicts, their reasons in `locale` (the API's: German)."""
     juror, competition = await jury.require_juror(conn, principal, competition_id)
     blind = competition.blind_judging
     declared = await queries.list_declarations(
@@ -112,7 +125,7 @@ async def my_conflicts(
         companies=None
         if companies is None
         else [schemas.CompanyChoice(id=uuid.UUID(c.id), name=c.name) for c in companies],
-        suggested=None if companies is None else suggested(juror.email, companies),
+        suggested=None if companies is None else suggested(juror.email, companies, locale),
     )
 
 
@@ -137,16 +150,16 @@ async def put_my_conflicts(
     juror, competition = await jury.require_juror(conn, principal, competition_id)
     companies = await participating(conn, competition_id)
     known = {c.id for c in companies}
-    problems: list[FieldError] = []
+    problems: list[Problem] = []
     for i, item in enumerate(data.conflicts):
         if (item.company_id is None) == (item.company is None):
-            problems.append(FieldError(f"conflicts[{i}]", "Entweder company_id oder company."))
+            problems.append(problem(f"conflicts[{i}]", "jury.company_id_or_company"))
         elif item.company_id is not None and (
             competition.blind_judging or str(item.company_id) not in known
         ):
-            problems.append(FieldError(f"conflicts[{i}].company_id", "Unbekanntes Unternehmen."))
+            problems.append(problem(f"conflicts[{i}].company_id", "jury.unknown_company"))
     if problems:
-        raise Invalid("Die Angaben sind ungültig.", fields=problems)
+        raise Invalid("jury.declaration_invalid", fields=problems)
     late = await queries.deployed(conn, competition_id=competition_id)
     previous = await queries.list_declarations(
         conn, competition_id=competition_id, juror_id=juror.id
@@ -263,7 +276,7 @@ async def record_conflict(
     juror = await jury_queries.get_juror(conn, juror_id=data.juror_id)
     company = await company_queries.get_company(conn, company_id=data.company_id)
     if juror is None or juror.competition_id != competition_id or company is None:
-        raise NotFound("Jurymitglied oder Unternehmen nicht gefunden.")
+        raise NotFound("jury.juror_or_company_not_found")
     await _stand(
         conn,
         juror_id=juror.id,
@@ -298,7 +311,7 @@ async def remove_conflict(
         conn, competition_id=competition_id, conflict_id=conflict_id
     )
     if removed is None:
-        raise NotFound("Kein von der Organisation eingetragener Konflikt mit dieser Kennung.")
+        raise NotFound("jury.recorded_conflict_not_found")
     await audit.record(
         conn,
         actor_id=principal.account_id,
@@ -366,16 +379,16 @@ async def decide(
         conn, competition_id=competition_id, declaration_id=declaration_id
     )
     if declaration is None:
-        raise NotFound("Angabe nicht gefunden.")
+        raise NotFound("jury.declaration_not_found")
     if declaration.status not in ("unmatched", "pending"):
-        raise Conflict("Über diese Angabe ist schon entschieden.", code="already_decided")
+        raise Conflict("jury.declaration_decided", code="already_decided")
     linked = data.company_ids
     known = {c.id for c in await participating(conn, competition_id)}
     unknown = [str(i) for i in linked if str(i) not in known]
     if unknown:
         raise Invalid(
-            "Unbekanntes Unternehmen.",
-            fields=[FieldError("company_ids", "Nimmt nicht teil: " + ", ".join(unknown))],
+            "jury.unknown_company",
+            fields=[problem("company_ids", "jury.not_taking_part", companies=", ".join(unknown))],
         )
     for company_id in linked:
         await _stand(
@@ -407,11 +420,7 @@ async def require_decided(conn: asyncpg.Connection, competition_id: uuid.UUID) -
     """No deployment while a declaration waits for an organiser."""
     waiting = await queries.open_declarations(conn, competition_id=competition_id)
     if waiting:
-        raise Conflict(
-            f"{waiting} Angabe(n) zu Interessenkonflikten warten auf eine Entscheidung der "
-            "Organisation (Jury-Seite). Erst danach kann die Zuteilung übernommen werden.",
-            code="open_declarations",
-        )
+        raise Conflict("jury.open_declarations", code="open_declarations", count=waiting)
 
 
 async def recuse(
@@ -424,7 +433,7 @@ async def recuse(
     assignment = await jury.own_assignment(conn, principal, assignment_id)
     recused_at = await queries.recuse(conn, assignment_id=assignment.id, reason=data.reason)
     if recused_at is None:  # a second click: already withdrawn, nothing more to do
-        raise NotFound("Zuteilung nicht gefunden.")
+        raise NotFound("jury.assignment_not_found")
     await events.record(conn, "assignment.recused", aggregate_id=assignment.id)
     await audit.record(
         conn,

@@ -18,7 +18,7 @@ from competition.auth import Principal
 from competition.competitions import queries as competition_queries
 from competition.competitions import service as competitions
 from competition.config import Settings
-from competition.errors import AppError, Conflict, FieldError, Invalid, NotFound
+from competition.errors import AppError, Conflict, Invalid, NotFound, problem
 from competition.events import service as events
 from competition.events.queries import EventRow
 from competition.jury import confidentiality
@@ -54,8 +54,8 @@ async def invite(
     unknown = sorted(set(data.expertise) - slugs)
     if unknown:
         raise Invalid(
-            "Unbekannte Kategorien.",
-            fields=[FieldError("expertise", "Unbekannt: " + ", ".join(unknown))],
+            "jury.unknown_categories",
+            fields=[problem("expertise", "jury.unknown_expertise", categories=", ".join(unknown))],
         )
     juror = await queries.insert_juror(
         conn,
@@ -67,7 +67,7 @@ async def invite(
         invited_by=principal.account_id,
     )
     if juror is None:
-        raise Conflict("Diese Adresse ist bereits in die Jury eingeladen.", code="already_invited")
+        raise Conflict("jury.already_invited", code="already_invited")
     await events.record(conn, "juror.invited", aggregate_id=juror.id)
     await audit.record(
         conn,
@@ -126,16 +126,16 @@ async def accept(
     the privacy consent recorded as registration does."""
     if not accept_confidentiality:
         raise Invalid(
-            "Ohne Verpflichtung zur Vertraulichkeit ist keine Jurytätigkeit möglich.",
-            fields=[FieldError("accept_confidentiality", "Bitte der Vertraulichkeit zustimmen.")],
+            "jury.confidentiality_not_accepted",
+            fields=[problem("accept_confidentiality", "jury.accept_confidentiality")],
         )
     if not accept_privacy:
         raise Invalid(
-            "Ohne Zustimmung zur Datenschutzerklärung können wir kein Konto führen.",
-            fields=[FieldError("accept_privacy", "Bitte der Datenschutzerklärung zustimmen.")],
+            "jury.privacy_not_accepted",
+            fields=[problem("accept_privacy", "account.accept_privacy")],
         )
     payload = security.unsign(settings, "jury-invitation", token, max_age=INVITATION_MAX_AGE)
-    invalid = InvalidToken("Der Einladungslink ist ungültig oder abgelaufen.")
+    invalid = InvalidToken("jury.invitation_link_invalid")
     if payload is None:
         raise invalid
     juror = await jury_queries.get_juror(
@@ -180,8 +180,13 @@ async def accept(
 
 
 async def list_jurors(
-    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    *,
+    locale: str = "de",
 ) -> list[schemas.Juror]:
+    """The roster, with the reasons of suggested conflicts in `locale` (the API's: German)."""
     await competitions.require_organiser(conn, principal, competition_id)
     loads = await queries.loads(conn, competition_id=competition_id)
     standing = await conflict_queries.list_conflicts(conn, competition_id=competition_id)
@@ -209,7 +214,7 @@ async def list_jurors(
                 conflicts=[_conflict_out(c, blind=False) for c in mine],
                 suggested_conflicts=[
                     s
-                    for s in conflicts.suggested(juror.email, companies)
+                    for s in conflicts.suggested(juror.email, companies, locale)
                     if s.company_id not in declared
                 ],
             )
@@ -235,7 +240,7 @@ async def remove_juror(
     await competitions.require_organiser(conn, principal, competition_id)
     juror = await jury_queries.get_juror(conn, juror_id=juror_id, for_update=True)
     if juror is None or juror.competition_id != competition_id:
-        raise NotFound("Jurymitglied nicht gefunden.")
+        raise NotFound("jury.juror_not_found")
     await queries.set_status(conn, juror_id=juror_id, status="removed")
     removed = await queries.delete_open_assignments(conn, juror_id=juror_id)
     await audit.record(

@@ -41,11 +41,7 @@ async def create_run(
 ) -> uuid.UUID:
     competition = await competitions.require_organiser(conn, principal, competition_id)
     if competition.phase not in ("closed", "judging"):
-        raise Conflict(
-            "Die Zuteilung läuft erst nach dem Einsendeschluss (Phase „geschlossen“ oder "
-            "„Jurybewertung“).",
-            code="wrong_phase",
-        )
+        raise Conflict("run.wrong_phase", code="wrong_phase")
     run_id = await queries.insert_run(
         conn,
         competition_id=competition_id,
@@ -152,12 +148,18 @@ async def on_run_requested(conn: asyncpg.Connection, services: Services, event: 
 
 
 async def get_run(
-    conn: asyncpg.Connection, principal: Principal, competition_id: uuid.UUID, run_id: uuid.UUID
+    conn: asyncpg.Connection,
+    principal: Principal,
+    competition_id: uuid.UUID,
+    run_id: uuid.UUID,
+    *,
+    locale: str = "de",
 ) -> schemas.Run:
+    """The run with its report's sentences in `locale` (the API's: German)."""
     await competitions.require_organiser(conn, principal, competition_id)
     run = await queries.get_run(conn, run_id=run_id)
     if run is None or run.competition_id != competition_id:
-        raise NotFound("Zuteilungslauf nicht gefunden.")
+        raise NotFound("run.not_found")
     proposed = None
     if run.proposal is not None:
         names = {
@@ -180,7 +182,7 @@ async def get_run(
         reviews_per_entry=run.reviews_per_entry,
         seed=run.seed,
         feasible=run.feasible,
-        report=_report_out(run.report),
+        report=_report_out(run.report, locale),
         stats=run.stats,
         error=run.error,
         created_at=berlin(run.created_at),
@@ -191,13 +193,14 @@ async def get_run(
     )
 
 
-def _report_out(stored: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The stored report with its sentences, written now from its findings. Runs stored before
-    the solver returned findings carry their sentences instead, and show them as they are."""
+def _report_out(stored: dict[str, Any] | None, locale: str) -> dict[str, Any] | None:
+    """The stored report with its sentences, written now from its findings in `locale`. Runs
+    stored before the solver returned findings carry their German sentences instead, and show
+    them as they are."""
     if stored is None or "findings" not in stored:
         return stored
     report = msgspec.convert(stored, solver.FeasibilityReport)
-    return {**stored, "messages": wording.messages(report)}
+    return {**stored, "messages": wording.messages(report, locale)}
 
 
 async def deploy(
@@ -206,11 +209,11 @@ async def deploy(
     await competitions.require_organiser(conn, principal, competition_id)
     run = await queries.get_run(conn, run_id=run_id, for_update=True)
     if run is None or run.competition_id != competition_id:
-        raise NotFound("Zuteilungslauf nicht gefunden.")
+        raise NotFound("run.not_found")
     if run.status == "deployed":
         return schemas.Deployed(id=run.id, status=run.status, created=0)
     if run.status != "done" or run.proposal is None or run.report is None:
-        raise Conflict("Dieser Lauf hat keinen Vorschlag zum Übernehmen.", code="not_deployable")
+        raise Conflict("run.not_deployable", code="not_deployable")
     await conflicts.require_decided(conn, competition_id)
     # Serialise deployments of one competition, then check nothing moved since the run.
     await competition_queries.get_competition(conn, competition_id=competition_id, for_update=True)
@@ -224,11 +227,7 @@ async def deploy(
         or any(j not in valid_jurors or e not in valid_entries for j, e in pairs)
         or any((j, e) in problem.conflicts for j, e in pairs)
     ):
-        raise Conflict(
-            "Seit diesem Lauf hat sich die Jury, ein Beitrag oder ein Konflikt geändert. "
-            "Bitte neu berechnen.",
-            code="stale_run",
-        )
+        raise Conflict("run.stale", code="stale_run")
     created = await queries.insert_assignments(
         conn,
         competition_id=competition_id,

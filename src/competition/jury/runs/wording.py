@@ -1,8 +1,9 @@
 """The sentences of a feasibility report, written from the solver's findings where the report is
-shown (the run in the API, the organiser's run page), so both say the same.
+shown, so the run in the API and the organiser's run page say the same: German in the API, as
+the report has always been, and the page's language on the page.
 
-German only, as the report has always been. The templates take the finding's fields by name
-(gettext's ``%(name)s`` form), singular and plural apart, ready for a catalog.
+Each kind of finding is a key of the error catalog (`run.finding.<kind>`, singular apart where
+the count is 1) with the finding's fields as its parameters, worded by `competition.catalog`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Final, assert_never
 
-import msgspec
-
+from competition import catalog
 from competition.jury.runs.solver import (
     CapacityShort,
     EntryOvercovered,
@@ -23,67 +23,94 @@ from competition.jury.runs.solver import (
     Unassignable,
 )
 
-SUMMARY: Final = "Bedarf %(demand)d Gutachten, Kapazität %(capacity)d"
-# Explains a capacity that counts every entry for each juror without a limit.
-UNLIMITED: Final = ("1 Jurymitglied ohne Höchstlast", "%(count)d Jurymitglieder ohne Höchstlast")
-CAPACITY_SHORT: Final = "Die Kapazität der Jury reicht nicht: es fehlen %(missing)d Gutachten."
-KEPT_CONFLICT: Final = (
-    "Bestehende Zuordnung %(juror_id)s → %(entry_id)s verletzt einen Interessenkonflikt."
-)
-ENTRY_OVERCOVERED: Final = (
-    "Einreichung %(entry_id)s hat bereits %(reviews)d Gutachten, vorgesehen sind %(needed)d."
-)
-JUROR_OVER_MAX_LOAD: Final = (
-    "Jurymitglied %(juror_id)s hat bereits %(assignments)d Zuordnungen, Höchstlast %(max_load)d."
-)
-ENTRY_SHORT: Final = (
-    "Einreichung %(entry_id)s: 1 zulässiges Jurymitglied, benötigt %(needed)d.",
-    "Einreichung %(entry_id)s: %(eligible_jurors)d zulässige Jurymitglieder, benötigt %(needed)d.",
-)
-UNASSIGNABLE: Final = (
-    "Nur %(assignable)d von %(needed)d Gutachten lässt sich unter Interessenkonflikten und "
-    "Höchstlasten zuordnen.",
-    "Nur %(assignable)d von %(needed)d Gutachten lassen sich unter Interessenkonflikten und "
-    "Höchstlasten zuordnen.",
-)
-MORE: Final = "… und %(count)d weitere."
 # Keeps the report readable; the structured fields carry every case.
 MAX_PER_KIND: Final = 20
 
 
-def _plural(forms: tuple[str, str], count: int) -> str:
-    return forms[0] if count == 1 else forms[1]
+def summary(report: FeasibilityReport, locale: str = "de") -> str:
+    """Demand and capacity, and how many jurors without a limit the capacity counts with every
+    entry."""
+    demand, capacity = report.demand, report.capacity
+    unlimited = report.jurors_without_max_load
+    if not unlimited:
+        return catalog.text("run.summary", {"demand": demand, "capacity": capacity}, locale)
+    if unlimited == 1:
+        return catalog.text(
+            "run.summary_one_unlimited", {"demand": demand, "capacity": capacity}, locale
+        )
+    return catalog.text(
+        "run.summary_unlimited",
+        {"demand": demand, "capacity": capacity, "count": unlimited},
+        locale,
+    )
 
 
-def sentence(finding: Finding) -> str:
-    fields = msgspec.structs.asdict(finding)
+def sentence(finding: Finding, locale: str = "de") -> str:
+    """One finding in words."""
     match finding:
         case CapacityShort():
-            return CAPACITY_SHORT % fields
+            return catalog.text("run.finding.capacity_short", {"missing": finding.missing}, locale)
         case KeptConflict():
-            return KEPT_CONFLICT % fields
+            return catalog.text(
+                "run.finding.kept_conflict",
+                {"juror_id": finding.juror_id, "entry_id": finding.entry_id},
+                locale,
+            )
         case EntryOvercovered():
-            return ENTRY_OVERCOVERED % fields
+            return catalog.text(
+                "run.finding.entry_overcovered",
+                {
+                    "entry_id": finding.entry_id,
+                    "reviews": finding.reviews,
+                    "needed": finding.needed,
+                },
+                locale,
+            )
         case JurorOverMaxLoad():
-            return JUROR_OVER_MAX_LOAD % fields
+            return catalog.text(
+                "run.finding.juror_over_max_load",
+                {
+                    "juror_id": finding.juror_id,
+                    "assignments": finding.assignments,
+                    "max_load": finding.max_load,
+                },
+                locale,
+            )
+        case EntryShort() if finding.eligible_jurors == 1:
+            return catalog.text(
+                "run.finding.entry_short_one",
+                {"entry_id": finding.entry_id, "needed": finding.needed},
+                locale,
+            )
         case EntryShort():
-            return _plural(ENTRY_SHORT, finding.eligible_jurors) % fields
+            return catalog.text(
+                "run.finding.entry_short",
+                {
+                    "entry_id": finding.entry_id,
+                    "eligible_jurors": finding.eligible_jurors,
+                    "needed": finding.needed,
+                },
+                locale,
+            )
+        case Unassignable() if finding.assignable == 1:
+            return catalog.text("run.finding.unassignable_one", {"needed": finding.needed}, locale)
         case Unassignable():
-            return _plural(UNASSIGNABLE, finding.assignable) % fields
+            return catalog.text(
+                "run.finding.unassignable",
+                {"assignable": finding.assignable, "needed": finding.needed},
+                locale,
+            )
         case _:
             assert_never(finding)
 
 
-def messages(report: FeasibilityReport) -> list[str]:
+def messages(report: FeasibilityReport, locale: str = "de") -> list[str]:
     """The summary, then each finding, at most `MAX_PER_KIND` of a kind."""
-    summary = SUMMARY % {"demand": report.demand, "capacity": report.capacity}
-    if report.jurors_without_max_load:
-        unlimited = report.jurors_without_max_load
-        summary += "; " + _plural(UNLIMITED, unlimited) % {"count": unlimited}
-    lines = [f"{summary}."]
+    lines = [summary(report, locale)]
     for _, group in groupby(report.findings, key=type):
         findings = list(group)
-        lines += [sentence(f) for f in findings[:MAX_PER_KIND]]
+        lines += [sentence(f, locale) for f in findings[:MAX_PER_KIND]]
         if len(findings) > MAX_PER_KIND:
-            lines.append(MORE % {"count": len(findings) - MAX_PER_KIND})
+            more = len(findings) - MAX_PER_KIND
+            lines.append(catalog.text("run.finding.more", {"count": more}, locale))
     return lines

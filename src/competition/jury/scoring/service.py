@@ -23,7 +23,7 @@ from competition.competitions.queries import CompetitionRow
 from competition.config import Settings
 from competition.entries import queries as entry_queries
 from competition.entries.schemas import LEFT_COMPETITION
-from competition.errors import Conflict, FieldError, Invalid, NotFound, PreconditionFailed
+from competition.errors import Conflict, Invalid, NotFound, PreconditionFailed, problem
 from competition.jury import service as jury
 from competition.jury.queries import AssignmentRow
 from competition.jury.scoring import queries, schemas
@@ -38,7 +38,7 @@ def _criteria(rows: list[competition_queries.CriterionRow]) -> list[Criterion]:
 
 def _require_visible(competition: CompetitionRow | None) -> CompetitionRow:
     if competition is None or competition.phase not in JURY_PHASES:
-        raise NotFound("Zuteilung nicht gefunden.")
+        raise NotFound("jury.assignment_not_found")
     return competition
 
 
@@ -108,7 +108,7 @@ async def assignment_detail(
     row, competition = await _assignment_for(conn, principal, assignment_id)
     entry = await entry_queries.get_entry(conn, entry_id=row.entry_id)
     if entry is None:
-        raise NotFound("Zuteilung nicht gefunden.")
+        raise NotFound("jury.assignment_not_found")
     criteria = await competition_queries.list_criteria(conn, competition_id=competition.id)
     files = [
         a
@@ -169,41 +169,41 @@ async def save_score(
     competition = _require_visible(found[0] if found else None)
     rows = found[1] if found else []
     if competition.phase != "judging":
-        raise Conflict("Bewertet wird nur in der Phase „Jurybewertung“.", code="not_judging")
+        raise Conflict("score.not_judging", code="not_judging")
     sheet = await queries.lock_sheet(conn, assignment_id=assignment_id)
     if sheet is None:
-        raise NotFound("Zuteilung nicht gefunden.")
+        raise NotFound("jury.assignment_not_found")
     if sheet["status"] == "final":
-        raise Conflict("Dieser Bewertungsbogen ist abgeschlossen und gesperrt.", code="sheet_final")
+        raise Conflict("score.sheet_final", code="sheet_final")
     if if_match is not None and if_match != sheet["version"]:
-        raise PreconditionFailed(
-            "Der Bogen wurde inzwischen gespeichert (anderes Fenster?). Bitte neu laden; Ihre "
-            "Eingaben bleiben in diesem Fenster erhalten.",
-            code="version_conflict",
-        )
+        raise PreconditionFailed("score.changed_meanwhile", code="version_conflict")
     by_key = {c.key: c for c in rows}
     problems = [
-        FieldError(f"scores.{k}", "Unbekanntes Kriterium.") for k in data.scores if k not in by_key
+        problem(f"scores.{k}", "score.unknown_criterion") for k in data.scores if k not in by_key
     ]
     for key, value in data.scores.items():
         c = by_key.get(key)
         if c is not None and not (c.min_score <= value <= c.max_score):
+            # Bounds as they were set, every digit (`:g`), not rounded as the catalog's numbers.
             problems.append(
-                FieldError(
-                    f"scores.{key}", f"Erlaubt sind Werte von {c.min_score:g} bis {c.max_score:g}."
+                problem(
+                    f"scores.{key}",
+                    "score.out_of_range",
+                    min=f"{c.min_score:g}",
+                    max=f"{c.max_score:g}",
                 )
             )
     missing = [k for k in by_key if k not in data.scores]
     if data.final and missing:
-        problems += [FieldError(f"scores.{k}", "Für den Abschluss erforderlich.") for k in missing]
+        problems += [problem(f"scores.{k}", "score.required_to_finalise") for k in missing]
     if problems:
-        raise Invalid("Der Bewertungsbogen ist unvollständig oder ungültig.", fields=problems)
+        raise Invalid("score.sheet_invalid", fields=problems)
     total = None
     if not missing:
         try:
             total = weighted_total(scores=data.scores, criteria=_criteria(rows))
         except AggregationInputError as exc:  # already checked above; keep the API total-safe
-            raise Invalid(str(exc)) from exc
+            raise Invalid("score.sheet_invalid") from exc
     comment = data.comment if data.comment is not None else (row.comment or "")
     version, updated = await queries.save_sheet(
         conn,

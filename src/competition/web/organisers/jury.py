@@ -72,7 +72,7 @@ class OrganiserJuryPages(Controller):
         # The declaration first: an unknown one is a 404, not a complaint about the form.
         declared = await jury_conflicts.declarations(ui.conn, ui.user(), competition_id, None)
         if declaration_id not in {d.id for d in declared}:
-            raise NotFound("Angabe nicht gefunden.")
+            raise NotFound("jury.declaration_not_found")
         form = await ui.request.form()
         chosen: list[str] = []
         if form.get("action") != "dismiss":
@@ -182,7 +182,9 @@ async def _jury_page(
         "organiser/jury.html",
         status_code=status_code,
         competition=competition,
-        jurors=await jury_invitations.list_jurors(ui.conn, ui.user(), competition_id),
+        jurors=await jury_invitations.list_jurors(
+            ui.conn, ui.user(), competition_id, locale=ui.locale
+        ),
         open_declarations=await jury_conflicts.declarations(
             ui.conn, ui.user(), competition_id, ["unmatched", "pending"]
         ),

@@ -231,7 +231,7 @@ async def _assignment_run_page(
     message: str = "",
 ) -> Template:
     competition = await organised(ui, competition_id)
-    run = await jury_runs.get_run(ui.conn, ui.user(), competition_id, run_id)
+    run = await jury_runs.get_run(ui.conn, ui.user(), competition_id, run_id, locale=ui.locale)
     by_juror: dict[str, list[str]] = {}
     for proposed in run.assignments or []:
         by_juror.setdefault(proposed.juror_name, []).append(proposed.entry_title)

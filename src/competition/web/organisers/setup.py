@@ -127,7 +127,7 @@ class SetupPages(Controller):
     async def new_form(self, ui: UIDep) -> Template:
         """The set-up form, pre-filled with the usual fields and criteria of the region."""
         if not ui.user().is_organiser:
-            raise Forbidden("Nur Organisatorinnen und Organisatoren legen Wettbewerbe an.")
+            raise Forbidden("competition.create_organisers_only")
         return await ui.render(
             "organiser/new.html",
             values=_setup_defaults(),
