@@ -11,7 +11,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
 from competition.config import Settings
 from tests.events.test_outbox import count, start_worker, wait_for_recipients
@@ -80,7 +79,6 @@ async def populate(pool: asyncpg.Pool, competition_id: str) -> list[str]:
     return addresses
 
 
-@pytest.mark.usefixtures("clean")
 async def test_worker_killed_while_announcing_loses_none(
     client: httpx.AsyncClient,
     pool: asyncpg.Pool,

@@ -48,7 +48,6 @@ async def count(pool: asyncpg.Pool, sql: str, *args: Any) -> int:
     return value
 
 
-@pytest.mark.usefixtures("clean")
 async def test_rolled_back_transaction_emits_nothing(pool: asyncpg.Pool, relay: Relay) -> None:
     class Boom(Exception):
         pass
@@ -68,7 +67,6 @@ async def test_rolled_back_transaction_emits_nothing(pool: asyncpg.Pool, relay: 
     assert await relay() == 0
 
 
-@pytest.mark.usefixtures("clean")
 async def test_event_processed_twice_has_one_effect(
     pool: asyncpg.Pool, services: Services, relay: Relay
 ) -> None:
@@ -206,7 +204,6 @@ async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
     server.stop()
 
 
-@pytest.mark.usefixtures("clean")
 async def test_event_committed_while_redis_down_is_delivered_after(
     pool: asyncpg.Pool,
     settings: Settings,
@@ -255,7 +252,6 @@ def msgspec_replace(settings: Settings, **changes: Any) -> Settings:
     return msgspec.structs.replace(settings, **changes)
 
 
-@pytest.mark.usefixtures("clean")
 async def test_worker_killed_while_sending_200_mails_loses_none(
     pool: asyncpg.Pool, settings: Settings, smtp_server: Any, tmp_path: Path
 ) -> None:
