@@ -300,6 +300,79 @@ async def relay(
     await arq.aclose()
 
 
+class Mail(msgspec.Struct, frozen=True, order=True):
+    """A row of the mail outbox: to whom, what, and how far it got."""
+
+    recipient: str
+    subject: str
+    status: str
+    attempts: int
+
+
+class Drained(msgspec.Struct, frozen=True, kw_only=True):
+    """The outbox once the worker has nothing left to do, sorted (jobs run concurrently, so the
+    order in which they recorded things is no claim a test can make)."""
+
+    events: list[tuple[str, str]]  # (kind, "processed" or "failed")
+    mails: list[Mail]
+
+    @property
+    def failed_events(self) -> list[str]:
+        return [kind for kind, state in self.events if state != "processed"]
+
+
+class Outbox:
+    """Waits for the worker to finish what the outbox holds, instead of sleeping and hoping."""
+
+    def __init__(self, pool: asyncpg.Pool, redis: redis_asyncio.Redis) -> None:
+        self._pool = pool
+        self._redis = redis
+
+    async def drained(self, *, timeout: float = 60) -> Drained:
+        """Wait until every event is processed or failed for good, every mail sent or failed for
+        good and no job is queued or running, then return the outbox. Nothing can be sent after
+        that unless something new is recorded: arq keeps a job in its queue until it ended."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with self._pool.acquire() as conn:
+                open_rows = await conn.fetchval(
+                    """SELECT (SELECT count(*) FROM event
+                               WHERE dispatched_at IS NULL
+                                  OR (processed_at IS NULL AND failed_at IS NULL))
+                            + (SELECT count(*) FROM email
+                               WHERE dispatched_at IS NULL OR status IN ('queued', 'sending'))"""
+                )
+            if open_rows == 0 and await self._redis.zcard(queue.QUEUE_NAME) == 0:
+                break
+            assert loop.time() < deadline, f"outbox not drained within {timeout} s"
+            await asyncio.sleep(0.05)
+        async with self._pool.acquire() as conn:
+            events = await conn.fetch(
+                """SELECT kind, CASE WHEN processed_at IS NULL THEN 'failed' ELSE 'processed' END
+                          AS state
+                   FROM event"""
+            )
+            mails = await conn.fetch("SELECT recipient, subject, status, attempts FROM email")
+        # Sorted here, not by the database's collation, so the order is the same everywhere.
+        return Drained(
+            events=sorted((r["kind"], r["state"]) for r in events),
+            mails=sorted(
+                Mail(r["recipient"], r["subject"], r["status"], r["attempts"]) for r in mails
+            ),
+        )
+
+
+@pytest.fixture
+def outbox(pool: asyncpg.Pool, shared: Shared) -> Outbox:
+    return Outbox(pool, shared.redis)
+
+
+def sent(mails: list[Any]) -> list[tuple[str, str]]:
+    """(recipient, subject) of the messages the SMTP capture accepted, sorted."""
+    return sorted((m.message["To"], m.message["Subject"]) for m in mails)
+
+
 TOKEN_LINK = re.compile(r"(https?://\S+\?token=([A-Za-z0-9_.\-]+))")
 
 
