@@ -250,6 +250,21 @@ async def poll(check: Callable[[], Any], *, timeout: float = 30, interval: float
         await asyncio.sleep(interval)
 
 
+async def blocked_by(pool: asyncpg.Pool, holder: asyncpg.Connection) -> None:
+    """Wait until one other connection waits for a lock `holder`'s transaction holds: what a
+    test of a race sleeps for otherwise, hoping the other side got that far."""
+    pid = holder.get_server_pid()
+
+    async def one_waiting() -> bool:
+        async with pool.acquire() as conn:
+            waiting: int = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", pid
+            )
+        return waiting == 1
+
+    await poll(one_waiting, timeout=20, interval=0.02)
+
+
 async def submitted_entry(
     session: Session,
     competition_id: str,

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import pytest
 
 from competition.config import Settings
 from competition.demo import seed
+from tests.conftest import Outbox
 
 
 @pytest.mark.usefixtures("worker")
 async def test_seed_demo_builds_the_competition_once(
-    pool: asyncpg.Pool, settings: Settings
+    pool: asyncpg.Pool, settings: Settings, outbox: Outbox
 ) -> None:
     first = await seed(settings)
     second = await seed(settings)
@@ -51,10 +50,8 @@ async def test_seed_demo_builds_the_competition_once(
         ("nachhaltigkeit", 10.0),
     ]
     assert entries == 4
-    for _ in range(100):  # the worker verifies the uploaded demo PDFs
-        async with pool.acquire() as conn:
-            statuses = [r["status"] for r in await conn.fetch("SELECT status FROM attachment")]
-        if statuses.count("verified") == 4:
-            break
-        await asyncio.sleep(0.1)
+    drained = await outbox.drained()  # the worker has verified the uploaded demo PDFs
+    assert drained.failed_events == []
+    async with pool.acquire() as conn:
+        statuses = [r["status"] for r in await conn.fetch("SELECT status FROM attachment")]
     assert statuses == ["verified"] * 4

@@ -49,9 +49,7 @@ async def attempt(client: httpx.AsyncClient, email: str, password: str) -> int:
     return r.status_code
 
 
-async def test_sixteen_jurors_log_in_from_one_address(
-    app: Any, clean: None, pool: asyncpg.Pool
-) -> None:
+async def test_sixteen_jurors_log_in_from_one_address(app: Any, pool: asyncpg.Pool) -> None:
     jurors = [f"juror{i:02d}@jury.example" for i in range(16)]
     await accounts(pool, jurors)
     room = from_address(app, ROOM)
@@ -64,7 +62,7 @@ async def test_sixteen_jurors_log_in_from_one_address(
 
 
 async def test_thirty_wrong_passwords_are_throttled_but_not_the_colleague_or_the_owner(
-    app: Any, clean: None, pool: asyncpg.Pool
+    app: Any, pool: asyncpg.Pool
 ) -> None:
     await accounts(pool, ["ziel@firma.example", "kollegin@firma.example"])
     room = from_address(app, ROOM)
@@ -79,7 +77,7 @@ async def test_thirty_wrong_passwords_are_throttled_but_not_the_colleague_or_the
 
 
 async def test_the_delay_grows_and_a_success_forgives(
-    app: Any, clean: None, pool: asyncpg.Pool, settings: Settings
+    app: Any, pool: asyncpg.Pool, settings: Settings
 ) -> None:
     await accounts(pool, ["ziel@firma.example"])
     store = redis_asyncio.Redis.from_url(settings.redis_url)
@@ -110,7 +108,7 @@ async def test_the_delay_grows_and_a_success_forgives(
 
 
 @pytest.fixture
-async def strict_app(settings: Settings, clean: None) -> AsyncIterator[Any]:
+async def strict_app(settings: Settings) -> AsyncIterator[Any]:
     """An app that trusts the proxy network 10.0.0.0/8 and stops a client after 8 failures."""
     strict = msgspec.structs.replace(
         settings, trusted_proxies="10.0.0.0/8, 2001:db8::/32", login_client_failure_limit=8
@@ -188,7 +186,7 @@ def test_client_address_from_the_forwarded_chain() -> None:
     ]
 
 
-async def test_an_information_evening_registers_from_one_address(app: Any, clean: None) -> None:
+async def test_an_information_evening_registers_from_one_address(app: Any) -> None:
     hall = from_address(app, ROOM)
     statuses = []
     for i in range(20):
@@ -206,7 +204,7 @@ async def test_an_information_evening_registers_from_one_address(app: Any, clean
     assert resets == [202] * 20
 
 
-async def test_one_address_is_not_flooded_with_reset_mails(app: Any, clean: None) -> None:
+async def test_one_address_is_not_flooded_with_reset_mails(app: Any) -> None:
     client = from_address(app, ROOM)
     statuses = []
     for _ in range(5):
@@ -217,7 +215,7 @@ async def test_one_address_is_not_flooded_with_reset_mails(app: Any, clean: None
 
 
 async def test_organiser_created_by_the_operator_logs_in_from_the_room(
-    app: Any, clean: None, pool: asyncpg.Pool
+    app: Any, pool: asyncpg.Pool
 ) -> None:
     async with transaction(pool) as conn:
         await ensure_account(conn, email="orga@wettbewerb.test", name="O", password=PASSWORD)

@@ -25,7 +25,6 @@ async def write(pool: asyncpg.Pool, n: int) -> None:
             )
 
 
-@pytest.mark.usefixtures("clean")
 async def test_seal_chains_rows_and_verify_accepts_them(
     pool: asyncpg.Pool, settings: Settings
 ) -> None:
@@ -42,7 +41,6 @@ async def test_seal_chains_rows_and_verify_accepts_them(
     assert (code, out.strip()) == (0, "Audit-Log in Ordnung: 5 Einträge geprüft.")
 
 
-@pytest.mark.usefixtures("clean")
 async def test_trigger_refuses_edits_and_deletes(pool: asyncpg.Pool) -> None:
     await write(pool, 1)
     async with transaction(pool) as conn:
@@ -54,7 +52,6 @@ async def test_trigger_refuses_edits_and_deletes(pool: asyncpg.Pool) -> None:
             await conn.execute("DELETE FROM audit_log")
 
 
-@pytest.mark.usefixtures("clean")
 async def test_verify_names_an_edited_row(pool: asyncpg.Pool, settings: Settings) -> None:
     await write(pool, 4)
     async with transaction(pool) as conn:
@@ -72,7 +69,6 @@ async def test_verify_names_an_edited_row(pool: asyncpg.Pool, settings: Settings
     )
 
 
-@pytest.mark.usefixtures("clean")
 async def test_verify_names_the_row_after_a_deleted_one(
     pool: asyncpg.Pool, settings: Settings
 ) -> None:

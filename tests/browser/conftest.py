@@ -3,6 +3,8 @@ by Playwright, with the worker, SeaweedFS and the SMTP capture of the other test
 
 The browser PUTs attachments straight to the object store, so the app must be reachable over
 HTTP, and links in mails must point at it: `settings` is overridden with the served address.
+The server is started per test (well under a second, beside journeys of half a minute), so it
+serves the test's own database.
 Screenshots go to `screenshots/` at the repository root.
 """
 
@@ -43,20 +45,21 @@ MOBILE = {"width": 390, "height": 844}
 NewPage = Callable[..., Awaitable[Page]]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def web_port() -> int:
     return local.free_port()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def settings(settings: Settings, web_port: int) -> Settings:
-    """The suite's settings with links in mails pointing at the served app."""
+    """The test's settings with links in mails pointing at the served app."""
     return msgspec.structs.replace(settings, public_url=f"http://127.0.0.1:{web_port}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def base_url(settings: Settings, web_port: int) -> Iterator[str]:
-    """The app under uvicorn in a thread of its own (its own event loop and connection pool)."""
+    """The app under uvicorn in a thread of its own (its own event loop and connection pool),
+    one per test: its pool reaches the test's own database."""
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),

@@ -117,7 +117,7 @@ async def test_postgres_restart_under_load_loses_no_acknowledged_write(
 
 
 async def test_object_store_outage_makes_complete_503_and_retry_succeeds(
-    pool: asyncpg.Pool, settings: Settings, tmp_path: Path, clean: None
+    pool: asyncpg.Pool, settings: Settings, tmp_path: Path
 ) -> None:
     port = free_port()
     store_dir = tmp_path / "store"
@@ -220,7 +220,7 @@ async def _kill_during(
 
 
 async def test_worker_killed_during_assignment_and_aggregation(
-    pool: asyncpg.Pool, settings: Settings, tmp_path: Path, clean: None
+    pool: asyncpg.Pool, settings: Settings, tmp_path: Path
 ) -> None:
     """A large run, so the kill lands while the solver or the aggregation is at work."""
     token = await organiser_token(settings.database_url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.conftest import Mail, Outbox, sent
 from tests.helpers import (
     PDF_BYTES,
     PNG_BYTES,
@@ -31,6 +31,7 @@ async def test_entrant_journey_from_registration_to_confirmed_submission(
     new_client: Callable[[], httpx.AsyncClient],
     pool: asyncpg.Pool,
     smtp_server: Any,
+    outbox: Outbox,
 ) -> None:
     await account(pool, "orga@wettbewerb.test", "Olivia Orga", organiser=True)
     organiser = await login(new_client(), "orga@wettbewerb.test")
@@ -107,24 +108,28 @@ async def test_entrant_journey_from_registration_to_confirmed_submission(
     assert submitted["status"] == "submitted"
     assert submitted["submitted_at"].endswith(("+01:00", "+02:00"))  # Europe/Berlin
 
-    mails = await smtp_server.wait_for(2, timeout=20)
-    await asyncio.sleep(1.5)  # a duplicate would arrive within this grace period
-    confirmations = [
-        m
-        for m in smtp_server.messages
-        if m.message["Subject"] == "Eingangsbestätigung: Leichtbau-Achsträger aus Rezyklat"
+    confirmed = [
+        ("clara@zulieferer.example", "Eingangsbestätigung: Leichtbau-Achsträger aus Rezyklat"),
+        ("erik@zulieferer.example", "Eingangsbestätigung: Leichtbau-Achsträger aus Rezyklat"),
     ]
-    assert sorted(m.message["To"] for m in confirmations) == [
-        "clara@zulieferer.example",
-        "erik@zulieferer.example",
-    ]
-    assert len(smtp_server.messages) == len(mails) == 2
+    drained = await outbox.drained()
+    assert sent(smtp_server.messages) == confirmed
 
     # Submitting again is harmless and sends nothing more.
     r = await entrant.post(f"/api/v1/entries/{entry['id']}/submit")
     assert r.status_code == 200
-    await asyncio.sleep(1.0)
-    assert len(smtp_server.messages) == 2
+    assert await outbox.drained() == drained
+    assert sent(smtp_server.messages) == confirmed
+    assert drained.failed_events == []
+    verify = "Bitte bestätigen Sie Ihre E-Mail-Adresse"
+    assert drained.mails == [
+        Mail("clara@zulieferer.example", verify, "sent", 1),
+        Mail("clara@zulieferer.example", confirmed[0][1], "sent", 1),
+        Mail("clara@zulieferer.example", invited[0].message["Subject"], "sent", 1),
+        Mail("clara@zulieferer.example", added[1].message["Subject"], "sent", 1),
+        Mail("erik@zulieferer.example", verify, "sent", 1),
+        Mail("erik@zulieferer.example", confirmed[1][1], "sent", 1),
+    ]
 
     r = await organiser.get(f"/api/v1/competitions/{competition['id']}/entries?status=submitted")
     assert [e["id"] for e in r.json()] == [entry["id"]]

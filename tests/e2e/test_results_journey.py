@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +12,7 @@ import httpx
 import pytest
 
 from competition.config import Settings
-from tests.conftest import run_cli, token_from
+from tests.conftest import Mail, Outbox, run_cli, sent, token_from
 from tests.helpers import (
     PASSWORD,
     Session,
@@ -103,11 +101,13 @@ async def scored_competition(
 
 
 async def test_results_journey_to_published_winners(
+    *,
     client: httpx.AsyncClient,
     new_client: Callable[[], httpx.AsyncClient],
     pool: asyncpg.Pool,
     smtp_server: Any,
     settings: Settings,
+    outbox: Outbox,
 ) -> None:
     organiser, competition, ids, _ = await scored_competition(client, new_client, pool, smtp_server)
     cid, slug = competition["id"], competition["slug"]
@@ -166,29 +166,31 @@ async def test_results_journey_to_published_winners(
         "published",
         run_id,
     )
-    mails = await smtp_server.wait_for(6, timeout=30)
-    await asyncio.sleep(1.5)  # anything sent twice would show up now
-    mails = smtp_server.messages
-    assert Counter(m.message["To"] for m in mails) == {
-        "inhaber0@firma0.example": 1,
-        "inhaber1@firma1.example": 1,
-        "inhaber2@firma2.example": 1,
-        "inhaber3@firma3.example": 1,
-        "a@jury.example": 1,
-        "b@jury.example": 1,
-    }
-    subjects = {m.message["To"]: m.message["Subject"] for m in mails}
-    assert subjects["inhaber0@firma0.example"] == (
-        "Herzlichen Glückwunsch: Sie gehören zu den Siegern – Industrie. Neu. Denken. 2026"
-    )
-    assert subjects["inhaber1@firma1.example"] == (
-        "The winners are announced – Industry. Rethought. 2026"
-    )
-    assert subjects["inhaber3@firma3.example"] == (
-        "Die Sieger stehen fest – Industrie. Neu. Denken. 2026"
-    )
-    assert subjects["a@jury.example"] == (
-        "Vielen Dank für Ihre Jurytätigkeit – Industrie. Neu. Denken. 2026"
+    drained = await outbox.drained()
+    winner = "Herzlichen Glückwunsch: Sie gehören zu den Siegern – Industrie. Neu. Denken. 2026"
+    thanks = "Vielen Dank für Ihre Jurytätigkeit – Industrie. Neu. Denken. 2026"
+    announced = [
+        ("a@jury.example", thanks),
+        ("b@jury.example", thanks),
+        ("inhaber0@firma0.example", winner),
+        ("inhaber1@firma1.example", "The winners are announced – Industry. Rethought. 2026"),
+        ("inhaber2@firma2.example", winner),
+        ("inhaber3@firma3.example", "Die Sieger stehen fest – Industrie. Neu. Denken. 2026"),
+    ]
+    assert sent(smtp_server.messages) == announced
+    assert drained.failed_events == []
+    earlier = [
+        ("a@jury.example", "4 Beiträge zur Bewertung: Industrie. Neu. Denken. 2026"),
+        ("a@jury.example", "Einladung in die Jury: Industrie. Neu. Denken. 2026"),
+        ("b@jury.example", "4 Beiträge zur Bewertung: Industrie. Neu. Denken. 2026"),
+        ("b@jury.example", "Einladung in die Jury: Industrie. Neu. Denken. 2026"),
+        ("inhaber0@firma0.example", "Eingangsbestätigung: Abwärme nutzen"),
+        ("inhaber1@firma1.example", "Confirmation of receipt: Solardach"),
+        ("inhaber2@firma2.example", 'Eingangsbestätigung: =HYPERLINK("http://x")'),
+        ("inhaber3@firma3.example", "Eingangsbestätigung: Lastenrad-Flotte"),
+    ]
+    assert drained.mails == sorted(
+        Mail(to, subject, "sent", 1) for to, subject in announced + earlier
     )
 
     public = (await client.get(f"/api/v1/public/competitions/{slug}/winners")).json()

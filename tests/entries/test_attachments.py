@@ -3,7 +3,6 @@ decides by the bytes, and the API never carries file contents."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from tests.helpers import (
     login,
     odt_bytes,
     open_competition,
+    poll,
     upload,
     wait_status,
     with_damaged_member,
@@ -222,12 +222,15 @@ async def test_deleted_and_abandoned_uploads_are_removed_from_the_store(
             )
         return n
 
+    async def one_removed() -> bool:
+        return await removed() == 1
+
+    async def two_removed() -> bool:
+        return await removed() == 2
+
     # The worker's periodic clean-up removes the abandoned upload. The deleted file's upload URL
     # is still valid: removing its objects now would let that URL write them again, unseen.
-    for _ in range(100):
-        if await removed() == 1:
-            break
-        await asyncio.sleep(0.1)
+    await poll(one_removed, timeout=10)
     async with pool.acquire() as conn:
         rows = {
             str(r["id"]): r
@@ -244,11 +247,7 @@ async def test_deleted_and_abandoned_uploads_are_removed_from_the_store(
             "UPDATE attachment SET upload_expires_at = now() - interval '1 hour' WHERE id <> $1",
             abandoned["id"],
         )
-    for _ in range(100):
-        if await removed() == 2:
-            break
-        await asyncio.sleep(0.1)
-    assert await removed() == 2
+    await poll(two_removed, timeout=10)
     for key in ("object_key", "stored_key"):
         assert await services.storage.head(key=rows[gone["id"]][key]) is None
     assert await services.storage.head(key=rows[kept["id"]]["object_key"]) is None

@@ -13,8 +13,6 @@ import pytest
 
 from tests.helpers import Session, account, company_body, login, open_competition, submitted_entry
 
-pytestmark = pytest.mark.usefixtures("worker")
-
 
 class World:
     organiser: Session
@@ -55,6 +53,8 @@ async def status(w: World) -> tuple[str, int]:
 
 
 async def close_submissions(w: World) -> None:
+    """The deadline passes; the phase stays `open` until the clock closes it, and no worker runs
+    its clock here, so these tests see that window every time, not only when a tick is late."""
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     r = await w.organiser.patch(
         f"/api/v1/competitions/{w.competition['id']}", json={"submission_closes_at": past}

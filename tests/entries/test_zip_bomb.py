@@ -64,7 +64,7 @@ def reset_high_water(pid: int) -> None:
 
 
 @pytest.fixture
-def worker_process(settings: Settings, tmp_path: Path, clean: None) -> Iterator[int]:
+def worker_process(settings: Settings, tmp_path: Path) -> Iterator[int]:
     """The worker as production runs it (`competition worker`), a process of its own whose memory
     can be measured."""
     env = {**os.environ, **to_environ(settings)}

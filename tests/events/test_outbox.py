@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import redis.asyncio as redis_asyncio
 
 from competition.accounts import service as accounts
 from competition.config import Settings, to_environ
@@ -21,9 +22,12 @@ from competition.db import transaction
 from competition.events import service as events
 from competition.ops.admin import failed_jobs_report
 from competition.services import Services
+from tests.conftest import Drained, Mail, Outbox
+from tests.helpers import poll
 from workers import jobs
 
 Relay = Callable[[], Coroutine[Any, Any, int]]
+VERIFY = "Bitte bestätigen Sie Ihre E-Mail-Adresse"
 
 
 async def register(pool: asyncpg.Pool, n: int, *, prefix: str = "user") -> list[str]:
@@ -48,7 +52,6 @@ async def count(pool: asyncpg.Pool, sql: str, *args: Any) -> int:
     return value
 
 
-@pytest.mark.usefixtures("clean")
 async def test_rolled_back_transaction_emits_nothing(pool: asyncpg.Pool, relay: Relay) -> None:
     class Boom(Exception):
         pass
@@ -68,7 +71,6 @@ async def test_rolled_back_transaction_emits_nothing(pool: asyncpg.Pool, relay: 
     assert await relay() == 0
 
 
-@pytest.mark.usefixtures("clean")
 async def test_event_processed_twice_has_one_effect(
     pool: asyncpg.Pool, services: Services, relay: Relay
 ) -> None:
@@ -92,55 +94,59 @@ async def test_event_processed_twice_has_one_effect(
 
 @pytest.mark.usefixtures("worker")
 async def test_temporary_smtp_failure_is_retried_permanent_is_recorded(
-    pool: asyncpg.Pool, settings: Settings, smtp_server: Any
+    pool: asyncpg.Pool, settings: Settings, smtp_server: Any, outbox: Outbox
 ) -> None:
     smtp_server.fail_next(1, code=451, text="try again later")
     await register(pool, 1, prefix="temp")
-    mails = await smtp_server.wait_for(1, timeout=30)
-    assert [m.message["To"] for m in mails] == ["temp000@example.de"]
-    assert await count(pool, "SELECT attempts FROM email") == 2
+    drained = await outbox.drained()
+    assert [m.message["To"] for m in smtp_server.messages] == ["temp000@example.de"]
+    assert drained.mails == [Mail("temp000@example.de", VERIFY, "sent", 2)]
 
     smtp_server.clear()
     smtp_server.fail_next(1, code=550, text="no such user")
     await register(pool, 1, prefix="perm")
-    for _ in range(100):
-        if await count(pool, "SELECT count(*) FROM email WHERE status = 'failed'") == 1:
-            break
-        await asyncio.sleep(0.1)
+    drained = await outbox.drained()
+    assert drained.mails == [
+        Mail("perm000@example.de", VERIFY, "failed", 1),
+        Mail("temp000@example.de", VERIFY, "sent", 2),
+    ]
+    assert drained.failed_events == []
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
-            "SELECT status, attempts, last_error FROM email WHERE recipient = $1",
-            "perm000@example.de",
+            "SELECT id, last_error FROM email WHERE recipient = $1", "perm000@example.de"
         )
     assert row is not None
-    assert (row["status"], row["attempts"]) == ("failed", 1)
-    assert "550" in row["last_error"]
-    report, failed = await failed_jobs_report(settings)
-    assert failed == 1
-    assert "perm000@example.de" in report
+    assert row["last_error"] == "SMTPDataError: (550, 'no such user')"
+    assert await failed_jobs_report(settings) == (
+        "Fehlgeschlagene Ereignisse: 0\n"
+        "Fehlgeschlagene E-Mails: 1\n"
+        f"  email {row['id']} verify_email an perm000@example.de attempts=1"
+        " error=SMTPDataError: (550, 'no such user')",
+        1,
+    )
     assert smtp_server.messages == []
 
 
 @pytest.mark.usefixtures("worker")
 async def test_broken_event_is_retried_then_listed_as_failed(
-    pool: asyncpg.Pool, settings: Settings
+    pool: asyncpg.Pool, settings: Settings, outbox: Outbox
 ) -> None:
     async with transaction(pool) as conn:
         # An event without its aggregate cannot be handled; it must end visible, not dropped.
         await events.record(conn, "account.registered", aggregate_id=None)
-    for _ in range(150):
-        if await count(pool, "SELECT count(*) FROM event WHERE failed_at IS NOT NULL") == 1:
-            break
-        await asyncio.sleep(0.1)
+    assert await outbox.drained() == Drained(events=[("account.registered", "failed")], mails=[])
     async with pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT attempts, last_error, processed_at FROM event")
+        row = await conn.fetchrow("SELECT id, attempts, last_error, failed_at FROM event")
     assert row is not None
-    assert row["attempts"] == settings.job_max_attempts
+    assert row["attempts"] == settings.job_max_attempts == 2
     assert row["last_error"].startswith("EventWithoutSubject: account.registered event ")
-    assert row["processed_at"] is None
-    report, failed = await failed_jobs_report(settings)
-    assert failed == 1
-    assert "account.registered attempts=2" in report
+    assert await failed_jobs_report(settings) == (
+        "Fehlgeschlagene Ereignisse: 1\n"
+        f"  event {row['id']} account.registered attempts=2"
+        f" failed_at={row['failed_at']:%Y-%m-%d %H:%M:%S} error={row['last_error']}\n"
+        "Fehlgeschlagene E-Mails: 0",
+        1,
+    )
 
 
 # --- Redis down, worker killed: the worker runs as its own process here. ---
@@ -182,11 +188,27 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )
 
+    async def started(self) -> None:
+        """Start the server and wait until it answers."""
+        self.start()
+        client = redis_asyncio.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        try:
+            await poll(lambda: _answers(client), timeout=10, interval=0.05)
+        finally:
+            await client.aclose()
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(10)
             self.process = None
+
+
+async def _answers(client: redis_asyncio.Redis) -> bool:
+    try:
+        return bool(await client.ping())
+    except redis_asyncio.ConnectionError:
+        return False
 
 
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
@@ -200,13 +222,11 @@ def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
 @pytest.fixture
 async def private_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
     server = RedisServer(free_port(), tmp_path)
-    server.start()
-    await asyncio.sleep(0.3)
+    await server.started()
     yield server
     server.stop()
 
 
-@pytest.mark.usefixtures("clean")
 async def test_event_committed_while_redis_down_is_delivered_after(
     pool: asyncpg.Pool,
     settings: Settings,
@@ -215,38 +235,40 @@ async def test_event_committed_while_redis_down_is_delivered_after(
     tmp_path: Path,
 ) -> None:
     own = msgspec_replace(settings, redis_url=f"redis://127.0.0.1:{private_redis.port}/0")
-    worker = start_worker(own, tmp_path / "worker.log")
+    log = tmp_path / "worker.log"
+    worker = start_worker(own, log)
+    redis = redis_asyncio.Redis(host="127.0.0.1", port=private_redis.port)
     try:
         await register(pool, 1, prefix="before")
-        await smtp_server.wait_for(1, timeout=30)
+        await Outbox(pool, redis).drained()
+        assert [m.message["To"] for m in smtp_server.messages] == ["before000@example.de"]
         private_redis.stop()
         await register(pool, 1, prefix="during")
-        await asyncio.sleep(2)
-        # Nothing can be dispatched while Redis is down; the event waits in PostgreSQL.
+
+        async def relay_failed() -> bool:
+            return '"message":"relay cannot dispatch yet"' in log.read_text()
+
+        await poll(relay_failed, timeout=30)
+        # The relay tried while Redis was down; the event waits in PostgreSQL.
         assert await count(pool, "SELECT count(*) FROM event WHERE dispatched_at IS NULL") == 1
         assert [m.message["To"] for m in smtp_server.messages] == ["before000@example.de"]
-        private_redis.start()
-        mails = await smtp_server.wait_for(2, timeout=60)
-        assert sorted(m.message["To"] for m in mails) == [
-            "before000@example.de",
-            "during000@example.de",
-        ]
+        await private_redis.started()
+        drained = await Outbox(pool, redis).drained()
     finally:
+        await redis.aclose()
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)
-
-
-async def wait_for_recipients(smtp_server: Any, expected: set[str], timeout: float) -> list[Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        mails = smtp_server.messages
-        if {m.message["To"] for m in mails} >= expected:
-            await asyncio.sleep(1)  # let stragglers (duplicates) arrive too
-            return list(smtp_server.messages)
-        await asyncio.sleep(0.2)
-    missing = expected - {m.message["To"] for m in smtp_server.messages}
-    raise AssertionError(f"{len(missing)} mails never arrived, e.g. {sorted(missing)[:5]}")
+    assert sorted(m.message["To"] for m in smtp_server.messages) == [
+        "before000@example.de",
+        "during000@example.de",
+    ]
+    assert drained == Drained(
+        events=[("account.registered", "processed")] * 2,
+        mails=[
+            Mail("before000@example.de", VERIFY, "sent", 1),
+            Mail("during000@example.de", VERIFY, "sent", 1),
+        ],
+    )
 
 
 def msgspec_replace(settings: Settings, **changes: Any) -> Settings:
@@ -255,34 +277,33 @@ def msgspec_replace(settings: Settings, **changes: Any) -> Settings:
     return msgspec.structs.replace(settings, **changes)
 
 
-@pytest.mark.usefixtures("clean")
 async def test_worker_killed_while_sending_200_mails_loses_none(
-    pool: asyncpg.Pool, settings: Settings, smtp_server: Any, tmp_path: Path
+    pool: asyncpg.Pool, settings: Settings, smtp_server: Any, tmp_path: Path, outbox: Outbox
 ) -> None:
     log = tmp_path / "worker.log"
     addresses = await register(pool, 200)
     worker = start_worker(settings, log)
     try:
-        for _ in range(600):
-            if len(smtp_server.messages) >= 40:
-                break
-            await asyncio.sleep(0.05)
+
+        async def forty_sent() -> bool:
+            return len(smtp_server.messages) >= 40
+
+        await poll(forty_sent, timeout=30, interval=0.02)
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
         arrived_at_kill = len(smtp_server.messages)
         assert 40 <= arrived_at_kill < 200, "the kill must happen in the middle of sending"
         worker = start_worker(settings, log)
-        # Done means recorded as sent: mails that were in flight at the kill are sent again once
-        # their lease has expired, so waiting for the recipients alone would stop too early.
-        for _ in range(1200):
-            if await count(pool, "SELECT count(*) FROM email WHERE status = 'sent'") == 200:
-                break
-            await asyncio.sleep(0.1)
-        mails = await wait_for_recipients(smtp_server, set(addresses), timeout=10)
+        # Done means recorded as sent and no job left: mails that were in flight at the kill are
+        # sent again once their lease has expired, so waiting for the recipients would stop early.
+        drained = await outbox.drained(timeout=120)
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)
 
+    assert drained.failed_events == []
+    assert [(m.recipient, m.status) for m in drained.mails] == [(a, "sent") for a in addresses]
+    mails = smtp_server.messages
     per_recipient = Counter(m.message["To"] for m in mails)
     assert set(per_recipient) == set(addresses)
     duplicated = {r for r, n in per_recipient.items() if n > 1}

@@ -23,6 +23,7 @@ from tests.helpers import (
     PASSWORD,
     Session,
     account,
+    blocked_by,
     company_body,
     join_company,
     login,
@@ -467,7 +468,7 @@ async def test_a_void_racing_a_save_wins_and_a_final_save_racing_the_membership_
         await joining.execute(MEMBER, company_id, jutta_account)
         async with saving.transaction():
             save_task = asyncio.create_task(scoring_queries.lock_sheet(saving, assignment_id=first))
-            await asyncio.sleep(0.5)
+            await blocked_by(pool, joining)
             assert not save_task.done()  # waiting for the membership
             await tx.commit()
             assert await save_task is None
@@ -490,7 +491,7 @@ async def test_a_void_racing_a_save_wins_and_a_final_save_racing_the_membership_
             "version": 0,
         }
         join_task = asyncio.create_task(joining.execute(MEMBER, company_id, jutta_account))
-        await asyncio.sleep(0.5)
+        await blocked_by(pool, saving)
         assert not join_task.done()  # waiting for the save
         await scoring_queries.save_sheet(
             saving,
@@ -540,7 +541,7 @@ async def test_a_deployment_racing_the_membership_is_voided_after_it(
         join_task = asyncio.create_task(
             joining.execute(MEMBER, uuid.UUID(w.company["id"]), jutta_account)
         )
-        await asyncio.sleep(0.5)
+        await blocked_by(pool, deploying)
         assert not join_task.done()  # waiting for the deployment
         await tx.commit()
         await join_task

@@ -18,8 +18,9 @@ from competition.accounts import queries as account_queries
 from competition.auth import Principal
 from competition.db import connection
 from competition.results import service as results
+from tests.conftest import Outbox
 from tests.e2e.test_results_journey import scored_competition
-from tests.helpers import Session, login, poll
+from tests.helpers import Session, blocked_by, login, poll
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -113,6 +114,7 @@ async def test_a_winner_that_left_the_competition_is_not_published(
     new_client: Callable[[], httpx.AsyncClient],
     pool: asyncpg.Pool,
     smtp_server: Any,
+    outbox: Outbox,
 ) -> None:
     organiser, competition, ids, _ = await scored_competition(client, new_client, pool, smtp_server)
     cid, slug = competition["id"], competition["slug"]
@@ -153,8 +155,10 @@ async def test_a_winner_that_left_the_competition_is_not_published(
     r = await organiser.get(f"/api/v1/competitions/{cid}/result-runs/{run['id']}")
     assert r.json()["frozen"] is False
     assert (await client.get(f"/api/v1/public/competitions/{slug}/winners")).status_code == 404
-    await asyncio.sleep(1.0)  # an announcement would be on its way by now
+    drained = await outbox.drained()  # an announcement would have been sent by now
     assert smtp_server.messages == []
+    assert [kind for kind, _ in drained.events if kind == "competition.published"] == []
+    assert drained.failed_events == []
 
     # A new run without them, winners from it: published, through the competition's phases.
     await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "judging"})
@@ -243,7 +247,7 @@ async def test_a_withdrawal_waits_for_a_publication_in_progress_and_then_is_refu
                 json={"reason": "Im letzten Moment."},
             )
         )
-        await asyncio.sleep(1.0)
+        await blocked_by(pool, conn)
         waited = not withdrawal.done()
         await transaction.commit()
     r = await withdrawal

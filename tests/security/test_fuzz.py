@@ -4,7 +4,6 @@ matches its schema. Then NUL bytes and deep nesting in every operation, over HTT
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -13,7 +12,9 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import httpx
+import msgspec
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -29,18 +30,22 @@ from schemathesis.generation import GenerationMode
 from competition.accounts import queries, security
 from competition.accounts.service import ensure_account
 from competition.config import Settings, to_environ
-from competition.db import create_pool, transaction
+from competition.db import transaction
 from infra.local import free_port
+from tests.conftest import Databases, dsn_for, renewed
 
 ZERO_ID = "00000000-0000-0000-0000-000000000000"
 
 
 @pytest.fixture(scope="module")
-def api_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def api_server(
+    session_settings: Settings, served_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The real API as its own process (uvicorn), like in production."""
     port = free_port()
     log = tmp_path_factory.mktemp("fuzz") / "api.log"
-    env = {**os.environ, **to_environ(settings)}
+    served = msgspec.structs.replace(session_settings, database_url=dsn_for(served_database))
+    env = {**os.environ, **to_environ(served)}
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "competition.cli", "api", "--port", str(port)],
@@ -62,34 +67,32 @@ def api_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
         process.wait(20)
 
 
-@pytest.fixture(scope="module")
-def organiser_token(settings: Settings) -> str:
+@pytest.fixture
+async def database(databases: Databases, served_database: str, api_server: str) -> str:
+    """Each test's database is the one the API process serves, cloned anew for the test."""
+    return await renewed(databases, served_database, api_server)
+
+
+@pytest.fixture
+async def organiser_token(pool: asyncpg.Pool) -> str:
     """Fuzz as an organiser with a write token: the deepest paths a client can reach."""
-
-    async def make() -> str:
-        pool = await create_pool(settings.database_url, min_size=1, max_size=1)
-        try:
-            async with transaction(pool) as conn:
-                account_id, _ = await ensure_account(
-                    conn,
-                    email="fuzz@wettbewerb.test",
-                    name="Fuzz",
-                    password="fuzz-passwort-1",
-                    organiser=True,
-                )
-                token, token_hash = security.new_api_token()
-                await queries.insert_token(
-                    conn,
-                    account_id=account_id,
-                    name="fuzz",
-                    token_hash=token_hash,
-                    scopes=["read", "write", "organise"],
-                )
-        finally:
-            await pool.close()
-        return token
-
-    return asyncio.run(make())
+    async with transaction(pool) as conn:
+        account_id, _ = await ensure_account(
+            conn,
+            email="fuzz@wettbewerb.test",
+            name="Fuzz",
+            password="fuzz-passwort-1",
+            organiser=True,
+        )
+        token, token_hash = security.new_api_token()
+        await queries.insert_token(
+            conn,
+            account_id=account_id,
+            name="fuzz",
+            token_hash=token_hash,
+            scopes=["read", "write", "organise"],
+        )
+    return token
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

@@ -28,7 +28,7 @@ async def test_hsts_only_when_the_public_url_is_https(settings: Settings) -> Non
         assert r.headers["x-frame-options"] == "DENY"
 
 
-async def test_cookies_are_secure_behind_tls(settings: Settings, pool: Any, clean: None) -> None:
+async def test_cookies_are_secure_behind_tls(settings: Settings, pool: Any) -> None:
     await account(pool, "tls@example.de", "TLS")
     tls = msgspec.structs.replace(settings, public_url="https://wettbewerb.example")
     app = create_app(tls)

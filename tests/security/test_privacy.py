@@ -135,7 +135,7 @@ async def test_deleting_an_account_anonymises_it_and_keeps_the_record(
 
 
 async def test_retention_blanks_old_mail_and_removes_unconfirmed_accounts(
-    pool: asyncpg.Pool, settings: Settings, clean: None
+    pool: asyncpg.Pool, settings: Settings
 ) -> None:
     async with pool.acquire() as conn:
         await conn.execute(

@@ -24,6 +24,7 @@ from competition.accounts import sessions
 from competition.app import create_app, open_services
 from competition.config import Settings, to_environ
 from infra.local import free_port
+from tests.conftest import Databases, dsn_for, renewed
 from tests.helpers import account, company_body, login, open_competition
 
 HEAD_TIMEOUT = 2.0
@@ -31,11 +32,16 @@ BODY_TIMEOUT = 8.0
 
 
 @pytest.fixture(scope="module")
-def api(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def api(
+    session_settings: Settings, served_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[int]:
     """`competition api` as production runs it, with short head and body deadlines."""
     port = free_port()
     served = msgspec.structs.replace(
-        settings, header_timeout_seconds=HEAD_TIMEOUT, body_timeout_seconds=BODY_TIMEOUT
+        session_settings,
+        database_url=dsn_for(served_database),
+        header_timeout_seconds=HEAD_TIMEOUT,
+        body_timeout_seconds=BODY_TIMEOUT,
     )
     log = tmp_path_factory.mktemp("slow") / "api.log"
     with log.open("wb") as out:
@@ -56,6 +62,12 @@ def api(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         process.terminate()
         process.wait(20)
+
+
+@pytest.fixture
+async def database(databases: Databases, served_database: str, api: int) -> str:
+    """Each test's database is the one the API process serves, cloned anew for the test."""
+    return await renewed(databases, served_database, f"http://127.0.0.1:{api}")
 
 
 async def _status(reader: asyncio.StreamReader) -> int:
@@ -95,7 +107,8 @@ class Trickle:
         self.writer.close()
 
 
-async def test_trickled_bodies_hold_no_connection(api: int, clean: None) -> None:
+@pytest.mark.usefixtures("settings")
+async def test_trickled_bodies_hold_no_connection(api: int) -> None:
     login_form = b"email=juror%40example.org&password=" + b"x" * 4000
     login_json = json.dumps({"email": "juror@example.org", "password": "x" * 4000}).encode()
     clients = [
@@ -138,7 +151,8 @@ async def test_trickled_bodies_hold_no_connection(api: int, clean: None) -> None
             c.close()
 
 
-async def test_body_that_takes_too_long_is_cut_off(api: int, clean: None) -> None:
+@pytest.mark.usefixtures("settings")
+async def test_body_that_takes_too_long_is_cut_off(api: int) -> None:
     body = json.dumps({"email": "a@example.org", "password": "y" * 2000}).encode()
     slow = Trickle(api, "POST", "/api/v1/auth/login", body, Content_Type="application/json")
     await slow.start(first=10)
