@@ -74,7 +74,7 @@ async def world(
     return w
 
 
-async def test_company_a_cannot_read_or_change_company_b(world: World) -> None:
+async def test_company_a_cannot_read_or_change_company_b(world: World, outbox: Outbox) -> None:
     w = world
     attachment_b = await upload(
         w.b, w.entry_b["id"], filename="b.pdf", content_type="application/pdf", data=PDF_BYTES
@@ -116,7 +116,9 @@ async def test_company_a_cannot_read_or_change_company_b(world: World) -> None:
     # Nothing changed, and A's own lists show only A.
     r = await w.b.get(f"/api/v1/entries/{eb}")
     assert (r.json()["title"], r.json()["status"], r.json()["version"]) == ("Idee B", "draft", 1)
-    assert [a["status"] for a in r.json()["attachments"]] in (["uploaded"], ["verified"])
+    await outbox.drained()  # B's file verified, whatever A tried meanwhile
+    r = await w.b.get(f"/api/v1/entries/{eb}")
+    assert [a["status"] for a in r.json()["attachments"]] == ["verified"]
     assert [e["title"] for e in (await w.a.get("/api/v1/me/entries")).json()] == ["Idee A"]
     assert [c["name"] for c in (await w.a.get("/api/v1/me/companies")).json()] == ["A GmbH"]
 
