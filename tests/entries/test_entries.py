@@ -1,5 +1,6 @@
 """Entry and competition rules over HTTP: isolation between companies, deadlines on the database
-clock, optimistic concurrency, eligibility, phases, reminders."""
+clock, optimistic concurrency, eligibility, phases, reminders. (Invitations to a company:
+tests/companies.)"""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from tests.helpers import (
     competition_body,
     login,
     open_competition,
-    register_via_mail,
     upload,
 )
 from workers.periodic import tick
@@ -294,31 +294,6 @@ async def test_reminders_72h_and_24h_each_once(
     assert drained.mails == sorted(
         Mail(to, subject, "sent", 1) for to, subject in [*three_days, confirmed_b, tomorrow]
     )
-
-
-async def test_invited_address_joins_after_registering_only_by_accepting(
-    world: World, new_client: Callable[[], httpx.AsyncClient], smtp_server: Any
-) -> None:
-    w = world
-    smtp_server.clear()
-    r = await w.a.post(
-        f"/api/v1/companies/{w.company_a['id']}/members", json={"email": "Neu@Firma-A.example"}
-    )
-    assert (r.status_code, r.json()) == (202, {"email": "neu@firma-a.example", "status": "invited"})
-    mails = await smtp_server.wait_for(1, timeout=15)
-    assert mails[0].message["Subject"] == "Einladung zu A GmbH bei „Industrie. Neu. Denken.“"
-    newcomer = await register_via_mail(new_client(), smtp_server, "neu@firma-a.example", "Nina")
-    # Verifying the address is no consent to join.
-    assert (await newcomer.get(f"/api/v1/companies/{w.company_a['id']}")).status_code == 404
-    (invitation,) = (await newcomer.get("/api/v1/me/company-invitations")).json()
-    assert (invitation["company_name"], invitation["invited_by"]) == ("A GmbH", "Anna")
-    r = await newcomer.post(f"/api/v1/me/company-invitations/{invitation['id']}/accept")
-    assert r.status_code == 200
-    assert sorted((m["email"], m["role"]) for m in r.json()["members"]) == [
-        ("anna@firma-a.example", "owner"),
-        ("neu@firma-a.example", "member"),
-    ]
-    assert r.json()["invitations"] == []
 
 
 async def test_progress_counts_entries_by_status_and_category(world: World) -> None:
