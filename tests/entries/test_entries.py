@@ -1,10 +1,9 @@
-"""Entry and competition rules over HTTP: isolation between companies, deadlines on the database
-clock, optimistic concurrency, eligibility, phases, reminders. (Invitations to a company:
-tests/companies.)"""
+"""Entry rules over HTTP: isolation between companies, the deadline, optimistic concurrency,
+eligibility, reminders, the competition's progress. (Phases and the clock: tests/competitions;
+invitations to a company: tests/companies.)"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +19,6 @@ from tests.helpers import (
     Session,
     account,
     company_body,
-    competition_body,
     login,
     open_competition,
     upload,
@@ -182,83 +180,6 @@ async def test_ineligible_company_drafts_but_cannot_submit(world: World) -> None
     assert r.status_code == 409
     assert r.json() == {"error": "ineligible", "detail": reason}
     assert (await w.a.get(f"/api/v1/entries/{entry['id']}")).json()["status"] == "draft"
-
-
-async def test_phase_rules(world: World, pool: asyncpg.Pool) -> None:
-    w = world
-    cid = w.competition["id"]
-    r = await w.organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "judging"})
-    assert (r.status_code, r.json()["error"]) == (409, "illegal_transition")
-    r = await w.organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "published"})
-    assert (r.status_code, r.json()["error"]) == (409, "use_publish")
-    r = await w.organiser.patch(
-        f"/api/v1/competitions/{cid}",
-        json={"categories": [{"slug": "neu", "name": {"de": "Neu", "en": "New"}}]},
-    )
-    assert (r.status_code, r.json()["error"]) == (409, "structure_frozen")
-    r = await w.a.post(f"/api/v1/competitions/{cid}/phase", json={"to": "closed"})
-    assert r.status_code == 403
-    r = await w.organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "closed"})
-    assert (r.status_code, r.json()["phase"]) == (200, "closed")
-
-    # A draft is invisible to everyone but its organisers, including other organisers.
-    r = await w.organiser.post("/api/v1/competitions", json=competition_body("geheim-2027"))
-    draft = r.json()
-    await account(pool, "andere@orga.test", "Andere", organiser=True)
-    async with httpx.AsyncClient(
-        transport=w.a.client._transport, base_url="http://testserver"
-    ) as c:
-        other = await login(c, "andere@orga.test")
-        assert (await other.get(f"/api/v1/competitions/{draft['id']}")).status_code == 404
-        r = await other.patch(f"/api/v1/competitions/{draft['id']}", json={"auto_open": True})
-        assert r.status_code == 404
-    assert (await w.a.get("/api/v1/competitions/geheim-2027")).status_code == 404
-    slugs = [c["slug"] for c in (await w.a.get("/api/v1/competitions")).json()]
-    assert slugs == ["ind-2026"]
-    slugs = sorted(c["slug"] for c in (await w.organiser.get("/api/v1/competitions")).json())
-    assert slugs == ["geheim-2027", "ind-2026"]
-
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            """SELECT kind, payload FROM event WHERE kind = 'competition.phase_changed'
-               ORDER BY created_at"""
-        )
-        audited = await conn.fetchval(
-            "SELECT count(*) FROM audit_log WHERE action = 'competition.phase_changed'"
-        )
-    assert [(r["payload"]["from"], r["payload"]["to"]) for r in rows] == [
-        ("draft", "open"),
-        ("open", "closed"),
-    ]
-    assert audited == 2
-
-
-async def wait_until(check: Callable[[], Any], timeout: float = 15) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
-
-
-async def test_clock_closes_submissions_at_the_deadline(world: World, pool: asyncpg.Pool) -> None:
-    w = world
-    soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
-    await w.organiser.patch(
-        f"/api/v1/competitions/{w.competition['id']}", json={"submission_closes_at": soon}
-    )
-
-    async def closed() -> bool:
-        r = await w.a.get(f"/api/v1/competitions/{w.competition['id']}")
-        return bool(r.json()["phase"] == "closed")
-
-    await wait_until(closed)
-    async with pool.acquire() as conn:
-        payload = await conn.fetchval(
-            "SELECT payload FROM event WHERE kind = 'competition.phase_changed' "
-            "AND payload->>'to' = 'closed'"
-        )
-    assert payload == {"from": "open", "to": "closed", "by": "clock"}
 
 
 async def test_reminders_72h_and_24h_each_once(
