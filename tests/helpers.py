@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import zipfile
 from collections.abc import Callable
@@ -14,6 +15,7 @@ import httpx
 
 from competition.accounts.service import ensure_account
 from competition.db import transaction
+from competition.storage.s3 import ObjectInfo
 from tests.conftest import token_from
 
 PASSWORD = "sicheres-passwort-2026"
@@ -22,6 +24,13 @@ PNG_BYTES = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
     b"\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa75\x81\x84\x00\x00"
     b"\x00\x00IEND\xaeB`\x82"
+)
+
+# What the object store reports for PDF_BYTES stored as a PDF (its ETag is the MD5 of the bytes).
+PDF_OBJECT = ObjectInfo(
+    size=len(PDF_BYTES),
+    content_type="application/pdf",
+    etag=hashlib.md5(PDF_BYTES, usedforsecurity=False).hexdigest(),
 )
 
 ODT_TYPE = "application/vnd.oasis.opendocument.text"

@@ -61,7 +61,8 @@ async def test_register_verify_login_me_journey(
     assert mail.message["To"] == "erika@example.de"
     assert mail.message["Subject"] == "Bitte bestätigen Sie Ihre E-Mail-Adresse"
     assert mail.message["Content-Language"] == "de"
-    assert mail.message.get_body(preferencelist=("html",)) is not None
+    html = mail.message.get_body(preferencelist=("html",))
+    assert (html and html.get_content_type()) == "text/html"
     text = text_of(mail)
     assert text.startswith("Guten Tag Erika Muster,\n")
     token = token_from(text, "/verify")

@@ -24,6 +24,7 @@ from tests.helpers import (
     register_via_mail,
     text,
 )
+from tests.web.test_pages import web_login
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -352,3 +353,71 @@ async def test_mails_never_link_peoples_text(
     assert mail.message["Subject"] == (
         "Einladung zu https://evil.example/login bei „Industrie. Neu. Denken.“"
     )
+
+
+async def test_invited_address_joins_after_registering_only_by_accepting(
+    client: httpx.AsyncClient,
+    new_client: Callable[[], httpx.AsyncClient],
+    pool: asyncpg.Pool,
+    smtp_server: Any,
+) -> None:
+    await account(pool, "anna@firma-a.example", "Anna")
+    anna = await login(client, "anna@firma-a.example")
+    company_a = (await anna.post("/api/v1/companies", json=company_body("A GmbH"))).json()
+    r = await anna.post(
+        f"/api/v1/companies/{company_a['id']}/members", json={"email": "Neu@Firma-A.example"}
+    )
+    assert (r.status_code, r.json()) == (202, {"email": "neu@firma-a.example", "status": "invited"})
+    mails = await smtp_server.wait_for(1, timeout=15)
+    assert mails[0].message["Subject"] == "Einladung zu A GmbH bei „Industrie. Neu. Denken.“"
+    newcomer = await register_via_mail(new_client(), smtp_server, "neu@firma-a.example", "Nina")
+    # Verifying the address is no consent to join.
+    assert (await newcomer.get(f"/api/v1/companies/{company_a['id']}")).status_code == 404
+    (invitation,) = (await newcomer.get("/api/v1/me/company-invitations")).json()
+    assert (invitation["company_name"], invitation["invited_by"]) == ("A GmbH", "Anna")
+    r = await newcomer.post(f"/api/v1/me/company-invitations/{invitation['id']}/accept")
+    assert r.status_code == 200
+    assert sorted((m["email"], m["role"]) for m in r.json()["members"]) == [
+        ("anna@firma-a.example", "owner"),
+        ("neu@firma-a.example", "member"),
+    ]
+    assert r.json()["invitations"] == []
+
+
+async def test_company_owner_invites_and_the_person_joins_through_the_pages(
+    client: httpx.AsyncClient, new_client: Callable[[], httpx.AsyncClient], pool: asyncpg.Pool
+) -> None:
+    await account(pool, "erika@zulieferer.example", "Erika")
+    await account(pool, "clara@zulieferer.example", "Clara")
+    await web_login(client, "erika@zulieferer.example")
+    token = client.cookies["ind_csrf"]
+    form = {k: str(v) for k, v in company_body().items()}
+    r = await client.post("/unternehmen/neu", data={**form, "csrf_token": token})
+    company_page = r.headers["location"]
+    r = await client.post(
+        f"{company_page}/mitglieder", data={"member_email": "kein-at-zeichen", "csrf_token": token}
+    )
+    assert r.status_code == 422
+    assert "Bitte eine gültige E-Mail-Adresse angeben." in r.text
+    r = await client.post(
+        f"{company_page}/mitglieder",
+        data={"member_email": "Clara@Zulieferer.example", "csrf_token": token},
+    )
+    assert (r.status_code, r.headers["location"]) == (303, company_page)
+    page = await client.get(company_page)
+    assert "Die Einladung ist unterwegs." in page.text
+    assert "clara@zulieferer.example – eingeladen" in page.text
+    assert "Clara (clara@zulieferer.example)" not in page.text
+
+    clara = new_client()
+    await web_login(clara, "clara@zulieferer.example")
+    home = await clara.get("/mein-bereich")
+    assert "Einladungen in Unternehmen" in home.text
+    assert "Erika lädt Sie ein, am Unternehmensprofil „Muster Zulieferer GmbH“" in home.text
+    (accept,) = re.findall(r'action="(/unternehmen/einladungen/[0-9a-f-]{36}/annehmen)"', home.text)
+    r = await clara.post(accept, data={"csrf_token": clara.cookies["ind_csrf"]})
+    assert (r.status_code, r.headers["location"]) == (303, company_page)
+    page = await clara.get(company_page)
+    assert "Willkommen: Sie gehören jetzt zu diesem Unternehmen." in page.text
+    assert "Clara (clara@zulieferer.example) – Mitglied" in page.text
+    assert "Einladungen in Unternehmen" not in (await clara.get("/mein-bereich")).text

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -24,6 +26,8 @@ from tests.helpers import (
 )
 
 pytestmark = pytest.mark.usefixtures("worker")
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 async def test_entrant_journey_from_registration_to_confirmed_submission(
@@ -106,7 +110,9 @@ async def test_entrant_journey_from_registration_to_confirmed_submission(
     assert r.status_code == 200, r.text
     submitted = r.json()
     assert submitted["status"] == "submitted"
-    assert submitted["submitted_at"].endswith(("+01:00", "+02:00"))  # Europe/Berlin
+    # Shown in Berlin time: the offset is Berlin's at that moment (+01:00 or +02:00).
+    submitted_at = datetime.fromisoformat(submitted["submitted_at"])
+    assert submitted_at.utcoffset() == submitted_at.astimezone(BERLIN).utcoffset()
 
     confirmed = [
         ("clara@zulieferer.example", "Eingangsbestätigung: Leichtbau-Achsträger aus Rezyklat"),

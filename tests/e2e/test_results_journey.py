@@ -137,7 +137,14 @@ async def test_results_journey_to_published_winners(
     first = run["categories"][1]["ranking"][0]
     expected = (100 * (3 * 9 / 10 + 2 * 9 / 10) / 5 + 100 * (3 * 8 / 10 + 2 * 9 / 10) / 5) / 2
     assert first["score"] == pytest.approx(expected, abs=1e-9)
-    assert run["reliability"]["alpha"] is not None
+    # Krippendorff's alpha (interval) over the sheet totals 6·innovation + 4·impact: four
+    # entries of two values each, (90, 84), (50, 60), (70, 74), (80, 90); SS_total = 1431.5,
+    # within-entry 2·(18 + 50 + 8 + 50) = 252, alpha = 1 − (7/8)·252/1431.5 = 346/409.
+    assert run["reliability"] == {
+        "alpha": pytest.approx(346 / 409, abs=1e-9),
+        "n_units": 4,
+        "n_values": 8,
+    }
 
     await organiser.post(f"/api/v1/competitions/{cid}/phase", json={"to": "deliberation"})
     picks = [

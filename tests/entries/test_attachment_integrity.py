@@ -30,6 +30,7 @@ from infra.local import free_port
 from tests.conftest import ADMIN_DSN, TEST_DB, recreate_database
 from tests.helpers import (
     PDF_BYTES,
+    PDF_OBJECT,
     Session,
     account,
     company_body,
@@ -306,7 +307,7 @@ async def test_upload_objects_are_removed_once_their_urls_expired_and_the_copy_s
     # While its URL is valid, the upload object stays: removed, the URL could write it again.
     assert await clean_up(services) == 0
     stored = await row(pool, created["id"])
-    assert await services.storage.head(key=stored["object_key"]) is not None
+    assert await services.storage.head(key=stored["object_key"]) == PDF_OBJECT
 
     await expire_upload_urls(pool)
     assert await clean_up(services) == 1

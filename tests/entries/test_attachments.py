@@ -18,6 +18,7 @@ from competition.services import Services
 from tests.helpers import (
     ODT_TYPE,
     PDF_BYTES,
+    PDF_OBJECT,
     Session,
     account,
     company_body,
@@ -238,7 +239,7 @@ async def test_deleted_and_abandoned_uploads_are_removed_from_the_store(
         }
     assert sorted(r["status"] for r in rows.values()) == ["deleted", "expired", "verified"]
     assert await services.storage.head(key=rows[abandoned["id"]]["object_key"]) is None
-    assert await services.storage.head(key=rows[gone["id"]]["stored_key"]) is not None
+    assert await services.storage.head(key=rows[gone["id"]]["stored_key"]) == PDF_OBJECT
 
     # Once the URLs have expired, the deleted file's objects go and the verified one keeps only
     # its copy, the bytes that were hashed.
@@ -251,5 +252,5 @@ async def test_deleted_and_abandoned_uploads_are_removed_from_the_store(
     for key in ("object_key", "stored_key"):
         assert await services.storage.head(key=rows[gone["id"]][key]) is None
     assert await services.storage.head(key=rows[kept["id"]]["object_key"]) is None
-    assert await services.storage.head(key=rows[kept["id"]]["stored_key"]) is not None
+    assert await services.storage.head(key=rows[kept["id"]]["stored_key"]) == PDF_OBJECT
     assert (await entrant.get(f"/api/v1/attachments/{gone['id']}")).status_code == 404

@@ -1,7 +1,8 @@
 """Input that used to end in a 500: NUL and other control characters that reached PostgreSQL,
 JSON deep enough to exhaust the decoder's recursion, page numbers beyond any integer column, an
 `assert` used as control flow, a form value no Struct had checked. Each is now a 4xx that
-changes nothing; bidi controls are removed from what others read.
+changes nothing; bidi controls are removed from what others read. (Dates beyond the years of a
+competition, which overflowed: tests/competitions/test_dates.py.)
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def test_every_route_passes_the_guard(app: Litestar) -> None:
     """Litestar keeps only the innermost `before_request` hook: a router or controller with one
     of its own would take its routes out of the guard (and the cross-site check)."""
     handlers = [h for r in app.routes for h in getattr(r, "route_handlers", ())]
-    assert len(handlers) >= 100
+    assert len(handlers) == 258  # every page, form and operation (a new one counts here too)
     assert [h for h in handlers if h.resolve_before_request() is not before_request] == []
 
 
@@ -240,48 +241,6 @@ async def test_page_numbers_and_offsets_beyond_range_are_422(
             )
             assert text in r.text
         assert (await client.get(f"{path}?seite=100000")).status_code == 200
-
-
-async def test_dates_beyond_the_years_of_a_competition_are_422(
-    client: httpx.AsyncClient, pool: asyncpg.Pool
-) -> None:
-    """Year 1 in Berlin is year 0 in UTC: converting it overflowed (500), from the API and from
-    the edit form alike."""
-    await account(pool, "orga@wettbewerb.test", "Orga", organiser=True)
-    organiser = await login(client, "orga@wettbewerb.test")
-    competition = await open_competition(organiser)
-    path = f"/api/v1/competitions/{competition['id']}"
-    outside = "Bitte ein Datum zwischen 2000 und 2199 angeben."
-    for moment in (
-        "0001-01-01T00:00:00",
-        "0001-01-01T00:00:00+14:00",
-        "9999-12-31T23:59:59-12:00",
-        "1999-12-31T23:59:59+01:00",
-    ):
-        r = await organiser.patch(path, json={"submission_opens_at": moment})
-        assert (moment, r.status_code, r.json()["fields"]) == (
-            moment,
-            422,
-            [{"field": "submission_opens_at", "message": outside}],
-        )
-    body = competition_body("neu-2026", submission_closes_at="9999-12-31T23:59:59-12:00")
-    r = await organiser.post("/api/v1/competitions", json=body)
-    assert (r.status_code, r.json()["fields"]) == (
-        422,
-        [{"field": "submission_closes_at", "message": outside}],
-    )
-    r = await client.post(
-        f"/organisation/{competition['id']}/bearbeiten",
-        data={
-            "title.de": "Titel",
-            "submission_opens_at": "0001-01-01T00:00",
-            "submission_closes_at": "2099-01-01T00:00",
-            "version": str(competition["version"]),
-            "csrf_token": organiser.csrf,
-        },
-    )
-    assert (r.status_code, outside in r.text) == (422, True)
-    assert (await client.get(path)).json()["version"] == competition["version"]
 
 
 async def test_conflict_form_of_an_unknown_competition_is_404(

@@ -192,45 +192,6 @@ async def test_password_reset_through_the_pages(
     assert (r.status_code, r.headers["location"]) == (303, "/mein-bereich")
 
 
-async def test_company_owner_invites_and_the_person_joins_through_the_pages(
-    client: httpx.AsyncClient, new_client: Callable[[], httpx.AsyncClient], pool: asyncpg.Pool
-) -> None:
-    await account(pool, "erika@zulieferer.example", "Erika")
-    await account(pool, "clara@zulieferer.example", "Clara")
-    await web_login(client, "erika@zulieferer.example")
-    token = client.cookies["ind_csrf"]
-    form = {k: str(v) for k, v in company_body().items()}
-    r = await client.post("/unternehmen/neu", data={**form, "csrf_token": token})
-    company_page = r.headers["location"]
-    r = await client.post(
-        f"{company_page}/mitglieder", data={"member_email": "kein-at-zeichen", "csrf_token": token}
-    )
-    assert r.status_code == 422
-    assert "Bitte eine gültige E-Mail-Adresse angeben." in r.text
-    r = await client.post(
-        f"{company_page}/mitglieder",
-        data={"member_email": "Clara@Zulieferer.example", "csrf_token": token},
-    )
-    assert (r.status_code, r.headers["location"]) == (303, company_page)
-    page = await client.get(company_page)
-    assert "Die Einladung ist unterwegs." in page.text
-    assert "clara@zulieferer.example – eingeladen" in page.text
-    assert "Clara (clara@zulieferer.example)" not in page.text
-
-    clara = new_client()
-    await web_login(clara, "clara@zulieferer.example")
-    home = await clara.get("/mein-bereich")
-    assert "Einladungen in Unternehmen" in home.text
-    assert "Erika lädt Sie ein, am Unternehmensprofil „Muster Zulieferer GmbH“" in home.text
-    (accept,) = re.findall(r'action="(/unternehmen/einladungen/[0-9a-f-]{36}/annehmen)"', home.text)
-    r = await clara.post(accept, data={"csrf_token": clara.cookies["ind_csrf"]})
-    assert (r.status_code, r.headers["location"]) == (303, company_page)
-    page = await clara.get(company_page)
-    assert "Willkommen: Sie gehören jetzt zu diesem Unternehmen." in page.text
-    assert "Clara (clara@zulieferer.example) – Mitglied" in page.text
-    assert "Einladungen in Unternehmen" not in (await clara.get("/mein-bereich")).text
-
-
 async def test_a_refused_submission_changes_nothing_on_the_page_as_in_the_api(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:

@@ -485,7 +485,7 @@ def test_solve_same_seed_same_result_other_seeds_differ() -> None:
     entries = [(f"e{i}", "A") for i in range(6)]
     jurors = [(f"j{i}", ["A"], None) for i in range(6)]
     results = {solve(make_problem(entries, jurors, k=1, seed=seed)) for seed in range(10)}
-    assert len(results) > 1
+    assert len(results) == 10  # every seed its own assignment
     again = {solve(make_problem(entries, jurors, k=1, seed=seed)) for seed in range(10)}
     assert again == results
 
