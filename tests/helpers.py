@@ -15,7 +15,7 @@ import httpx
 
 from competition.accounts.service import ensure_account
 from competition.db import transaction
-from competition.storage.s3 import ObjectInfo
+from competition.storage.store import ObjectInfo
 from tests.conftest import token_from
 
 PASSWORD = "sicheres-passwort-2026"
