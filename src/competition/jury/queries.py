@@ -124,14 +124,6 @@ async def list_jurors(conn: asyncpg.Connection, *, competition_id: uuid.UUID) ->
     return [JurorRow(**dict(r)) for r in rows]
 
 
-async def is_active_juror_anywhere(conn: asyncpg.Connection, *, account_id: uuid.UUID) -> bool:
-    found: bool = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM juror WHERE account_id = $1 AND status = 'active')",
-        account_id,
-    )
-    return found
-
-
 async def get_assignment(
     conn: asyncpg.Connection, *, assignment_id: uuid.UUID
 ) -> AssignmentRow | None:

@@ -12,6 +12,7 @@ import uuid
 
 import asyncpg
 
+from competition.accounts import queries as account_queries
 from competition.auth import Principal
 from competition.competitions import service as competitions
 from competition.jury import queries as jury_queries
@@ -21,7 +22,7 @@ from competition.jury.overview.queries import JuryMembership, RunListItem
 
 async def is_juror(conn: asyncpg.Connection, principal: Principal) -> bool:
     """Whether the caller sits on any jury now (the layout offers the jury pages then)."""
-    return await jury_queries.is_active_juror_anywhere(conn, account_id=principal.account_id)
+    return await account_queries.holds_jury_seat(conn, account_id=principal.account_id)
 
 
 async def memberships(conn: asyncpg.Connection, principal: Principal) -> list[JuryMembership]:
